@@ -1,0 +1,53 @@
+package io.wrnstream.model.engine;
+
+import io.wrnstream.model.eval.EvalResult;
+import java.util.Iterator;
+
+/**
+ * The one narrow seam between the streaming code and a numeric engine: train one minibatch, evaluate,
+ * and snapshot/restore the complete training state as versioned bytes. Nothing of DL4J (or any other
+ * engine) crosses it, so a Flink operator holds only this interface and byte arrays.
+ *
+ * <p>An engine is not thread-safe: one thread trains it. {@link #snapshot()} returns an independent copy,
+ * so the caller may serialise or ship it while training goes on.
+ *
+ * <pre>{@code
+ * try (TrainingEngine e = Engines.create(TrainConfig.paper(WrnConfig.cifar10(16, 4)))) {
+ *     StepResult r = e.trainStep(batch);
+ *     byte[] state = e.snapshot();          // model + optimiser + counters, versioned
+ *     TrainingEngine again = Engines.restore(state);   // continues exactly where e stopped
+ * }
+ * }</pre>
+ */
+public interface TrainingEngine extends AutoCloseable {
+
+    /** The configuration this engine was built from (model, optimiser, seed, provenance). */
+    TrainConfig config();
+
+    /** Runs one SGD step on {@code batch}, with the learning rate the schedule gives for the images seen so far. */
+    StepResult trainStep(Batch batch);
+
+    /** Evaluates in inference mode (no dropout, BatchNorm running statistics) over all the batches. */
+    EvalResult evaluate(Iterator<Batch> batches);
+
+    /** Class probabilities for each image of the batch, in inference mode: {@code [n][classes]}. */
+    float[][] predict(Batch batch);
+
+    /** Steps taken so far. */
+    long step();
+
+    /** Training images consumed so far. */
+    long imagesSeen();
+
+    /**
+     * The complete training state (config, parameters, optimiser state, step, images seen) as versioned bytes,
+     * from which {@link Engines#restore(byte[])} builds an engine that continues exactly here.
+     */
+    byte[] snapshot();
+
+    /** Number of trainable parameters. */
+    long parameterCount();
+
+    @Override
+    void close();
+}
