@@ -74,15 +74,15 @@ public final class Augmenter {
             throw new IllegalStateException("augment.crop-height/crop-width are set explicitly, so the crop range depends"
                     + " on the image size: call choose(seed, id, epoch, height, width)");
         }
-        return choose(seed, id, epoch, 2 * config.pad() + 1, 2 * config.pad() + 1);
+        return chooseInRange(seed, id, epoch, 2 * config.pad() + 1, 2 * config.pad() + 1);
     }
 
     /** The crop offset and flip for sample {@code id} in {@code epoch} for an image of {@code height x width}. */
     public Choice choose(long seed, long id, long epoch, int height, int width) {
-        return choose(seed, id, epoch, rangeY(height), rangeX(width));
+        return chooseInRange(seed, id, epoch, rangeY(height), rangeX(width));
     }
 
-    private Choice choose(long seed, long id, long epoch, int rangeY, int rangeX) {
+    private Choice chooseInRange(long seed, long id, long epoch, int rangeY, int rangeX) {
         long h = SplitMix.hash(seed ^ SALT, id, epoch, 0);
         int dy = SplitMix.below(SplitMix.mix64(h + SplitMix.GOLDEN), rangeY);
         int dx = SplitMix.below(SplitMix.mix64(h + 2 * SplitMix.GOLDEN), rangeX);
@@ -96,7 +96,7 @@ public final class Augmenter {
      */
     public void train(Sample s, long seed, long epoch, float[] dst, int offset) {
         checkShape(s);
-        Choice c = choose(seed, s.id(), epoch, rangeY(s.height()), rangeX(s.width()));
+        Choice c = chooseInRange(seed, s.id(), epoch, rangeY(s.height()), rangeX(s.width()));
         write(s, c.dy(), c.dx(), c.flip(), dst, offset);
     }
 
