@@ -78,6 +78,9 @@ public final class IngestCommand implements Callable<Integer> {
             description = "Bound on reaching Kafka and on each blocking Kafka call (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     private final PrintStream out;
     private final PrintStream err;
     private final boolean terminal;
@@ -117,7 +120,7 @@ public final class IngestCommand implements Callable<Integer> {
                     .kafkaProperties(kafkaProperties).skipCorrupt(skipCorrupt)
                     .timeout(Duration.ofSeconds(timeoutSeconds)).build();
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage(), e);
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         IngestResult result = new Ingest(options, err, terminal).run();
         err.println("ingest: " + result.toHumanLine());
