@@ -61,7 +61,7 @@ public final class BenchCommand implements Callable<Integer> {
         };
         WrnConfig wrn = WrnConfig.parse(model);
         int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        CpuFastPath.configure(on, usedThreads);
+        EngineRuntime.init(on, usedThreads);
 
         TrainConfig config = TrainConfig.paper(wrn).withBatchSize(batch).withSeed(seed);
         Batch data = randomBatch(wrn, batch, seed);

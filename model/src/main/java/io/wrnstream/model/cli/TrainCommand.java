@@ -4,7 +4,6 @@ import io.wrnstream.model.augment.AugmentConfig;
 import io.wrnstream.model.augment.Augmenter;
 import io.wrnstream.model.augment.BatchAssembler;
 import io.wrnstream.model.augment.Normalization;
-import io.wrnstream.model.cpu.CpuFastPath;
 import io.wrnstream.model.data.Dataset;
 import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.ReadOptions;
@@ -96,7 +95,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
-        CpuFastPath.configure(true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        EngineRuntime.init(true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
         ReadOptions trainOpts = limit > 0 ? ReadOptions.defaults().withLimit(limit) : ReadOptions.defaults();
         ReadOptions testOpts = evalLimit > 0 ? ReadOptions.defaults().withLimit(evalLimit) : ReadOptions.defaults();
         System.err.println("Reading " + data + " ...");
@@ -119,7 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
         long evalInterval = evalEvery != null ? evalEvery : epochSize;
         System.err.println("Config: " + config);
 
-        try (TrainingEngine engine = resume != null ? ModelFile.load(resume) : Engines.create(config);
+        try (TrainingEngine engine = resume != null ? ModelFile.load(resume).engine() : Engines.create(config);
              BufferedWriter metrics = metricsOut == null ? null : Files.newBufferedWriter(metricsOut,
                      StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             long startImages = engine.imagesSeen();
