@@ -6,11 +6,11 @@ public final class Engines {
 
     /** A fresh engine for {@code config}, parameters initialised from {@code config.seed()}. */
     public static TrainingEngine create(TrainConfig config) {
-        throw new UnsupportedOperationException("TODO: DL4J engine");
+        return Dl4jEngine.create(config);
     }
 
     /** An engine restored from {@link TrainingEngine#snapshot()} bytes; fails naming the version if unknown. */
     public static TrainingEngine restore(byte[] snapshot) {
-        throw new UnsupportedOperationException("TODO: DL4J engine");
+        return Dl4jEngine.restore(EngineState.fromBytes(snapshot));
     }
 }

@@ -1,0 +1,370 @@
+package io.wrnstream.model.engine;
+
+import io.wrnstream.model.cpu.CpuFastPath;
+import io.wrnstream.model.eval.EvalResult;
+import io.wrnstream.model.wrn.WideResNet;
+import io.wrnstream.model.wrn.WrnConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The DL4J implementation of {@link TrainingEngine}: a {@link WideResNet} trained by SGD with Nesterov momentum.
+ *
+ * <p><b>One step</b> ({@link #trainStep}) does what DL4J's {@code fit} does, spelled out so that it can (1) set the
+ * scheduled learning rate, (2) add weight decay to BatchNorm's gamma and beta, (3) skip a non-finite update and
+ * (4) report the batch's loss and accuracy without a second forward pass:
+ * forward and backward ({@code computeGradientAndScore}), BN decay, finite check, updater, {@code params -= update}.
+ * Loss and accuracy come from the classifier applied to the pooled features that the forward pass hands to a
+ * listener: one small matrix product, no second pass through the convolutions.
+ *
+ * <p><b>Learning rate.</b> Before each step the rate {@code OptimConfig.learningRateAt(imagesSeen)} is written into
+ * the updater configurations the network's updater blocks use (no updater rebuild, momentum kept). The rate is thus a
+ * pure function of the images seen, so it survives snapshot and restore without extra state.
+ *
+ * <p><b>Nesterov, DL4J vs PyTorch.</b> DL4J keeps a velocity with the rate folded in, {@code v = mu*v - lr*g},
+ * and steps {@code p += -mu*v_prev + (1+mu)*v}; PyTorch keeps an lr-free buffer {@code b = mu*b + g} and steps
+ * {@code p -= lr*(g + mu*b)}. With a constant rate the two produce identical parameters (both give
+ * {@code -(1+mu)*lr*g} on the first step). When the rate changes, DL4J's velocity still carries the old rate for
+ * roughly {@code 1/(1-mu)} = 10 steps while PyTorch rescales at once: a short transient after each milestone of
+ * the step schedule, harmless for training but a known difference from the reference code.
+ *
+ * <p><b>Weight decay.</b> L2 added to the gradient before the momentum update ({@code g += wd*p}), like PyTorch's
+ * {@code weight_decay}, on convolution weights and the classifier's weights and bias. DL4J never regularises
+ * BatchNorm, while the reference code decays every parameter; with {@code OptimConfig.decayBatchNorm()} (the default)
+ * this engine adds {@code wd*gamma} and {@code wd*beta} to their gradients itself, with it off BN is not decayed.
+ *
+ * <p><b>Randomness.</b> Weights come from {@code TrainConfig.seed()}; before each step ND4J's generator is reseeded
+ * from (seed, step), so dropout masks are a function of the step and a restored engine repeats them.
+ *
+ * <p><b>Non-finite steps.</b> If the loss or any gradient is NaN/Inf the update is skipped, the counters still
+ * advance (the batch was consumed) and the result says {@code nonFinite}.
+ */
+public final class Dl4jEngine implements TrainingEngine {
+    static {
+        CpuFastPath.enable();
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(Dl4jEngine.class);
+
+    private final TrainConfig config;
+    private final ComputationGraph net;
+    private final List<IUpdater> updaterConfigs;
+    private final List<Layer> batchNorms;
+    private final Layer output;
+    private final long trainable;
+    private final BatchStats stats = new BatchStats();
+    private long step;
+    private long imagesSeen;
+    private boolean closed;
+
+    private Dl4jEngine(TrainConfig config) {
+        CpuFastPath.status();
+        this.config = config;
+        this.net = new ComputationGraph(WideResNet.configuration(config.wrn(), config.optim(), config.seed()));
+        net.init();
+        this.trainable = WideResNet.trainableParameters(net);
+        this.output = net.getLayer(WideResNet.OUTPUT);
+        List<Layer> bns = new ArrayList<>();
+        for (Layer layer : net.getLayers()) {
+            if (layer.conf().getLayer() instanceof BatchNormalization) bns.add(layer);
+        }
+        this.batchNorms = List.copyOf(bns);
+        this.updaterConfigs = collectUpdaterConfigs(net);
+        net.setListeners(stats);
+    }
+
+    /** A fresh engine, weights initialised from {@code config.seed()}. */
+    public static Dl4jEngine create(TrainConfig config) {
+        Dl4jEngine e = new Dl4jEngine(config);
+        LOG.info("Created DL4J engine for {} ({} trainable parameters): {}", config.wrn().name(), e.trainable, config);
+        return e;
+    }
+
+    /** An engine that continues exactly where the one that produced {@code state} stopped. */
+    public static Dl4jEngine restore(EngineState state) {
+        Dl4jEngine e = new Dl4jEngine(state.config());
+        INDArray params = e.net.params();
+        if (params.length() != state.params().length) {
+            throw new IllegalArgumentException("Snapshot has " + state.params().length + " parameters, but "
+                    + state.config().wrn().name() + " has " + params.length());
+        }
+        params.assign(Nd4j.createFromArray(state.params()).reshape(params.shape()));
+        INDArray upd = e.updaterState();
+        long updLength = upd == null ? 0 : upd.length();
+        if (updLength != state.updater().length) {
+            throw new IllegalArgumentException("Snapshot has " + state.updater().length + " optimiser values, expected " + updLength);
+        }
+        if (upd != null && updLength > 0) {
+            upd.assign(Nd4j.createFromArray(state.updater()).reshape(upd.shape()));
+        }
+        e.step = state.step();
+        e.imagesSeen = state.imagesSeen();
+        e.net.getConfiguration().setIterationCount((int) Math.min(Integer.MAX_VALUE, state.step()));
+        return e;
+    }
+
+    @Override
+    public TrainConfig config() {
+        return config;
+    }
+
+    @Override
+    public StepResult trainStep(Batch batch) {
+        checkOpen();
+        checkShape(batch);
+        double lr = config.optim().learningRateAt(imagesSeen);
+        setLearningRate(lr);
+        // Dropout masks depend only on (seed, step): a replay or a restored engine draws the same ones.
+        Nd4j.getRandom().setSeed(config.seed() * 0x9E3779B97F4A7C15L + step);
+
+        net.setInputs(features(batch));
+        net.setLabels(oneHot(batch.labels()));
+        stats.reset(batch.labels());
+        net.computeGradientAndScore();
+        double score = net.score();
+        Gradient gradient = net.gradient();
+        INDArray flatGradient = net.getFlattenedGradients();
+
+        boolean finite = Double.isFinite(score) && stats.ready() && Double.isFinite(stats.loss)
+                && Double.isFinite(flatGradient.sumNumber().doubleValue());
+        if (finite) {
+            if (config.optim().decayBatchNorm() && config.optim().weightDecay() > 0) {
+                decayBatchNorm(gradient, config.optim().weightDecay());
+            }
+            int iteration = (int) Math.min(Integer.MAX_VALUE, step);
+            net.getUpdater().update(gradient, iteration, 0, batch.size(), LayerWorkspaceMgr.noWorkspaces());
+            INDArray params = net.params();
+            params.subi(flatGradient.reshape(params.shape()));
+            net.getConfiguration().setIterationCount(iteration + 1);
+        } else {
+            LOG.warn("Non-finite loss or gradient at step {} (loss {}): update skipped", step, stats.loss);
+        }
+        net.clearLayersStates();
+        step++;
+        imagesSeen += batch.size();
+        return new StepResult(step, imagesSeen, stats.loss, stats.accuracy, lr, !finite);
+    }
+
+    @Override
+    public EvalResult evaluate(Iterator<Batch> batches) {
+        checkOpen();
+        int classes = config.wrn().classes();
+        long[][] confusion = new long[classes][classes];
+        long images = 0, wrong = 0;
+        double lossSum = 0;
+        while (batches.hasNext()) {
+            Batch b = batches.next();
+            checkShape(b);
+            float[][] probs = probabilities(b);
+            for (int i = 0; i < probs.length; i++) {
+                int label = b.labels()[i];
+                int predicted = argmax(probs[i]);
+                confusion[label][predicted]++;
+                if (predicted != label) wrong++;
+                lossSum += -Math.log(Math.max(probs[i][label], Float.MIN_NORMAL));
+            }
+            images += probs.length;
+        }
+        return new EvalResult(images, images == 0 ? 0 : (double) wrong / images, images == 0 ? 0 : lossSum / images, confusion);
+    }
+
+    @Override
+    public float[][] predict(Batch batch) {
+        checkOpen();
+        checkShape(batch);
+        return probabilities(batch);
+    }
+
+    @Override
+    public long step() {
+        return step;
+    }
+
+    @Override
+    public long imagesSeen() {
+        return imagesSeen;
+    }
+
+    /** A cheap in-memory copy of the complete training state; encode it later with {@link EngineState#toBytes()}. */
+    public EngineState snapshotState() {
+        checkOpen();
+        INDArray upd = updaterState();
+        float[] updater = upd == null ? new float[0] : upd.toFloatVector();
+        return new EngineState(config, step, imagesSeen, net.params().toFloatVector(), updater);
+    }
+
+    @Override
+    public byte[] snapshot() {
+        return snapshotState().toBytes();
+    }
+
+    @Override
+    public long parameterCount() {
+        return trainable;
+    }
+
+    /** The underlying network, for tools that need DL4J directly (benchmarks, inspection). */
+    public ComputationGraph network() {
+        return net;
+    }
+
+    /** The learning rate the network's updater blocks will apply next (all blocks agree); for tests and logs. */
+    double effectiveLearningRate() {
+        double lr = Double.NaN;
+        for (UpdaterBlock block : net.getUpdater().getUpdaterBlocks()) {
+            double blockLr = block.getGradientUpdater().getConfig().getLearningRate(0, 0);
+            if (Double.isNaN(blockLr)) continue;  // NoOp blocks (BatchNorm running statistics)
+            if (!Double.isNaN(lr) && lr != blockLr) {
+                throw new IllegalStateException("Updater blocks disagree on the learning rate: " + lr + " vs " + blockLr);
+            }
+            lr = blockLr;
+        }
+        return lr;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            net.close();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("Engine is closed");
+    }
+
+    private void checkShape(Batch b) {
+        WrnConfig w = config.wrn();
+        if (b.channels() != w.channels() || b.height() != w.height() || b.width() != w.width()) {
+            throw new IllegalArgumentException("Batch of " + b.channels() + "x" + b.height() + "x" + b.width()
+                    + " images does not fit " + w.name() + " built for " + w.channels() + "x" + w.height() + "x" + w.width());
+        }
+        for (int label : b.labels()) {
+            if (label < 0 || label >= w.classes()) {
+                throw new IllegalArgumentException("Invalid label " + label + ": must be in [0, " + w.classes() + ")");
+            }
+        }
+    }
+
+    private static INDArray features(Batch b) {
+        return Nd4j.create(b.x(), new long[] {b.size(), b.channels(), b.height(), b.width()}, 'c');
+    }
+
+    private INDArray oneHot(int[] labels) {
+        float[] y = new float[labels.length * config.wrn().classes()];
+        for (int i = 0; i < labels.length; i++) y[i * config.wrn().classes() + labels[i]] = 1f;
+        return Nd4j.create(y, new long[] {labels.length, config.wrn().classes()}, 'c');
+    }
+
+    private float[][] probabilities(Batch b) {
+        INDArray out = net.outputSingle(false, features(b));
+        float[][] p = out.toFloatMatrix();
+        net.clearLayersStates();
+        return p;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private INDArray updaterState() {
+        return net.getUpdater().getStateViewArray();
+    }
+
+    private void setLearningRate(double lr) {
+        for (IUpdater u : updaterConfigs) {
+            if (u instanceof Nesterovs n) n.setLearningRate(lr);
+            else if (u instanceof Sgd s) s.setLearningRate(lr);
+        }
+    }
+
+    /** L2 on BatchNorm gamma and beta, added to the gradient before the updater like DL4J's own L2 on weights. */
+    private void decayBatchNorm(Gradient gradient, double wd) {
+        for (Layer bn : batchNorms) {
+            String name = bn.conf().getLayer().getLayerName();
+            for (String p : new String[] {"gamma", "beta"}) {
+                INDArray g = gradient.getGradientFor(name + "_" + p);
+                if (g != null) g.addi(bn.getParam(p).mul(wd));
+            }
+        }
+    }
+
+    /** The distinct SGD/Nesterov configurations that the layers (and so the updater blocks) refer to. */
+    private static List<IUpdater> collectUpdaterConfigs(ComputationGraph net) {
+        Set<IUpdater> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Layer layer : net.getLayers()) {
+            for (String param : layer.paramTable().keySet()) {
+                IUpdater u = layer.conf().getLayer().getUpdaterByParam(param);
+                if (u instanceof Nesterovs || u instanceof Sgd) seen.add(u);
+            }
+        }
+        net.getUpdater();  // creates the updater blocks now, from these same configuration objects
+        return List.copyOf(seen);
+    }
+
+    /**
+     * Loss and accuracy of the current training batch, from the pooled features of the forward pass DL4J already
+     * does: logits = features x W + b of the classifier, then a stable log-softmax.
+     */
+    private final class BatchStats extends BaseTrainingListener {
+        private int[] labels;
+        private double loss;
+        private double accuracy;
+        private boolean ready;
+
+        void reset(int[] labels) {
+            this.labels = labels;
+            this.ready = false;
+            this.loss = Double.NaN;
+            this.accuracy = Double.NaN;
+        }
+
+        boolean ready() {
+            return ready;
+        }
+
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            INDArray pooled = activations.get(WideResNet.FEATURES);
+            if (pooled == null || labels == null) return;
+            INDArray logits = pooled.castTo(DataType.FLOAT).mmul(output.getParam("W")).addiRowVector(output.getParam("b"));
+            float[][] z = logits.toFloatMatrix();
+            double lossSum = 0;
+            int correct = 0;
+            for (int i = 0; i < z.length; i++) {
+                int best = argmax(z[i]);
+                double max = z[i][best], sum = 0;
+                for (float v : z[i]) sum += Math.exp(v - max);
+                lossSum += max + Math.log(sum) - z[i][labels[i]];
+                if (best == labels[i]) correct++;
+            }
+            loss = lossSum / z.length;
+            accuracy = (double) correct / z.length;
+            ready = true;
+        }
+    }
+}

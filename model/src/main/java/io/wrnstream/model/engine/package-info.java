@@ -1,0 +1,2 @@
+/** The training engine seam: one SGD step, evaluation and versioned snapshots, implemented with DL4J. */
+package io.wrnstream.model.engine;
