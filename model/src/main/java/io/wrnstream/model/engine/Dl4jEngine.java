@@ -150,7 +150,7 @@ public final class Dl4jEngine implements TrainingEngine {
                 && Double.isFinite(flatGradient.sumNumber().doubleValue());
         if (finite) {
             if (config.optim().decayBatchNorm() && config.optim().weightDecay() > 0) {
-                decayBatchNorm(gradient, config.optim().weightDecay());
+                decayBatchNorm(gradient, config.optim().weightDecay(), batch.size());
             }
             int iteration = (int) Math.min(Integer.MAX_VALUE, step);
             net.getUpdater().update(gradient, iteration, 0, batch.size(), LayerWorkspaceMgr.noWorkspaces());
@@ -302,13 +302,17 @@ public final class Dl4jEngine implements TrainingEngine {
         }
     }
 
-    /** L2 on BatchNorm gamma and beta, added to the gradient before the updater like DL4J's own L2 on weights. */
-    private void decayBatchNorm(Gradient gradient, double wd) {
+    /**
+     * L2 on BatchNorm gamma and beta, so that the updater sees {@code g + wd*p} like for the weights. The gradient at
+     * this point is still summed over the batch (DL4J's updater divides by the batch size before it applies its own
+     * regularisation), hence the factor {@code batchSize}.
+     */
+    private void decayBatchNorm(Gradient gradient, double wd, int batchSize) {
         for (Layer bn : batchNorms) {
             String name = bn.conf().getLayer().getLayerName();
             for (String p : new String[] {"gamma", "beta"}) {
                 INDArray g = gradient.getGradientFor(name + "_" + p);
-                if (g != null) g.addi(bn.getParam(p).mul(wd));
+                if (g != null) g.addi(bn.getParam(p).mul(wd * batchSize));
             }
         }
     }

@@ -1,0 +1,28 @@
+package io.wrnstream.model.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.wrnstream.model.wrn.WrnConfig;
+import org.junit.jupiter.api.Test;
+
+class TrainConfigTest {
+    private static final TrainConfig PAPER = TrainConfig.paper(WrnConfig.cifar10(16, 4));
+
+    @Test
+    void invalidSettingsAreRejectedWithTheirNames() {
+        assertThatThrownBy(() -> PAPER.withBatchSize(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid value 0 for train.batch-size: must be >= 1 (paper: 128)");
+        assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "torch", "fp32", ""))
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j]");
+        assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "dl4j", "bf16", ""))
+                .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
+    }
+
+    @Test
+    void jsonRoundTripOfTheSnapshotFormatKeepsEveryField() throws Exception {
+        TrainConfig c = PAPER.withData("cifar10 train").withSeed(99);
+        byte[] json = EngineState.configJson(c);
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, TrainConfig.class)).isEqualTo(c);
+    }
+}
