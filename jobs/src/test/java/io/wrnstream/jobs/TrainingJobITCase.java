@@ -107,7 +107,7 @@ class TrainingJobITCase {
         List<TrainerEvent> events = events(p + ".events");
         TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
         assertThat(end.imagesSeen()).as("every valid record trained on, the poison ones skipped").isEqualTo(TRAIN_IMAGES);
-        assertThat(events).filteredOn(e -> e.kind() == TrainerEvent.Kind.CHECKPOINTED).as("completed checkpoints hold trainer state")
+        assertThat(events).filteredOn(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT).as("completed checkpoints hold trainer state")
                 .isNotEmpty().allSatisfy(e -> assertThat(e.stateDigest()).isNotZero());
         assertThat(Path.of(dir.resolve("final.model").toString())).exists();
     }
@@ -126,7 +126,7 @@ class TrainingJobITCase {
         TrainerEvent restored = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.RESTORED).findFirst()
                 .orElseThrow(() -> new AssertionError("the trainer was not restored: " + events));
         TrainerEvent checkpointed = events.stream()
-                .filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINTED && e.checkpointId() == restored.checkpointId()).findFirst().orElseThrow();
+                .filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT && e.checkpointId() == restored.checkpointId()).findFirst().orElseThrow();
         assertThat(restored.step()).isEqualTo(checkpointed.step()).isPositive();
         assertThat(restored.imagesSeen()).isEqualTo(checkpointed.imagesSeen());
         assertThat(restored.stateDigest()).as("parameters and optimiser state equal the checkpointed ones").isEqualTo(checkpointed.stateDigest());

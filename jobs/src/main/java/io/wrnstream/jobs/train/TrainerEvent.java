@@ -5,16 +5,16 @@ import java.util.Locale;
 
 /**
  * What the trainer reports on its main output, for progress display and for checking recovery: a training step,
- * a completed checkpoint, a restore, or the end of training.
+ * the state going into a checkpoint (emitted before its barrier), a restore, or the end of training.
  *
  * @param kind what happened
- * @param checkpointId the checkpoint concerned (CHECKPOINTED, RESTORED), else -1
+ * @param checkpointId the checkpoint concerned (CHECKPOINT, RESTORED), else -1
  * @param step steps taken
  * @param imagesSeen images trained on
  * @param loss last batch loss (STEP), else NaN
  * @param accuracy last batch accuracy (STEP), else NaN
  * @param learningRate learning rate of the last step
- * @param stateDigest CRC-32 of the engine snapshot (CHECKPOINTED: as checkpointed; RESTORED: re-taken after restore), else 0
+ * @param stateDigest CRC-32 of the engine snapshot (CHECKPOINT: as checkpointed; RESTORED: re-taken after restore), else 0
  * @param imagesPerSecond training throughput since the previous STEP event (STEP), else 0
  * @param wallMs wall-clock time, epoch millis
  */
@@ -22,7 +22,7 @@ public record TrainerEvent(Kind kind, long checkpointId, long step, long imagesS
                            long stateDigest, double imagesPerSecond, long wallMs) {
 
     /** Kinds of trainer event. */
-    public enum Kind { STEP, CHECKPOINTED, RESTORED, FINISHED }
+    public enum Kind { STEP, CHECKPOINT, RESTORED, FINISHED }
 
     /** One JSON object on one line. */
     public String toJson() {

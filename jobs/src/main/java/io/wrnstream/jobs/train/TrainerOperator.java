@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.zip.CRC32;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.state.ListState;
@@ -66,9 +65,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient long lastSnapshotNanos;
     private transient long trainingNanos;
     private transient boolean finished;
-    private transient boolean inputEnded;
     private transient boolean failBeforeNextRecord;
-    private transient TreeMap<Long, TrainerEvent> checkpointed;
+    private transient boolean inputEnded;
+    private transient long preparedCheckpointId;
+    private transient byte[] preparedEngine;
+    private transient double preparedMillis;
     private transient long lastStepEventNanos;
     private transient long lastStepEventImages;
     private transient long skipped;
@@ -98,7 +99,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         super.open();
         train = config.trainConfig();
         pending = new ArrayList<>(train.batchSize());
-        checkpointed = new TreeMap<>();
+        preparedCheckpointId = -1;
         logDevice();
         if (restored != null) {
             engine = Engines.restore(restored.engine());
@@ -228,20 +229,37 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void endInput() throws Exception {
         if (!finished) finishTraining();
         inputEnded = true;
-        if (skipped > 0) LOG.info("Ignored {} images that arrived after training finished", skipped);
+                if (skipped > 0) LOG.info("Ignored {} images that arrived after training finished", skipped);
+    }
+
+    /**
+     * Takes the in-memory copy of the engine before the barrier goes downstream and reports it as a CHECKPOINT event,
+     * which therefore belongs to this checkpoint: once the checkpoint completes, its event is in every sink.
+     */
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        long t0 = System.nanoTime();
+        preparedEngine = engine.snapshot(); // training cannot run concurrently: same task thread
+        preparedCheckpointId = checkpointId;
+        preparedMillis = (System.nanoTime() - t0) / 1e6;
+        // After end of input the chained sinks have finished: the final checkpoint's state is the FINISHED event's.
+        if (!inputEnded) output.collect(new StreamRecord<>(event(TrainerEvent.Kind.CHECKPOINT, checkpointId, crc(preparedEngine))));
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         long t0 = System.nanoTime();
-        byte[] engineBytes = engine.snapshot(); // in-memory copy; training cannot run concurrently (same task thread)
+        boolean prepared = preparedCheckpointId == context.getCheckpointId();
+        byte[] engineBytes = prepared ? preparedEngine : engine.snapshot();
         byte[] bytes = TrainerStateSerializer.serialize(new TrainerState(context.getCheckpointId(), engineBytes, engine.step(),
                 engine.imagesSeen(), snapshotVersion, lastSnapshotStep, trainingNanos, finished, pending));
         state.update(List.of(bytes));
-        lastCheckpointSyncMillis = (System.nanoTime() - t0) / 1e6;
+        lastCheckpointSyncMillis = (System.nanoTime() - t0) / 1e6 + (prepared ? preparedMillis : 0);
         lastStateBytes = bytes.length;
-        checkpointed.put(context.getCheckpointId(), event(TrainerEvent.Kind.CHECKPOINTED, context.getCheckpointId(), crc(engineBytes)));
+        preparedEngine = null;
+        preparedCheckpointId = -1;
         LOG.info("Checkpoint {}: trainer state {} bytes at step {} ({} pending images), synchronous pause {} ms", context.getCheckpointId(),
                 bytes.length, engine.step(), pending.size(), String.format("%.2f", lastCheckpointSyncMillis));
     }
@@ -249,9 +267,6 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
-        TrainerEvent e = checkpointed.remove(checkpointId);
-        checkpointed.headMap(checkpointId).clear(); // subsumed
-        if (e != null && !inputEnded) output.collect(new StreamRecord<>(e));
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !finished) {
             failBeforeNextRecord = true;
         }

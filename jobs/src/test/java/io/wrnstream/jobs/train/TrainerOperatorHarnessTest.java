@@ -77,9 +77,10 @@ class TrainerOperatorHarnessTest {
         try (var h = harness(c)) {
             h.open();
             feed(h, images(0, 2 * BATCH + 2)); // two steps and a partial batch of two
+            h.prepareSnapshotPreBarrier(1L); // as the task does before the barrier
             checkpoint = h.snapshot(1L, 1L);
-            h.notifyOfCompletedCheckpoint(1L);
-            checkpointed = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINTED).findFirst().orElseThrow();
+            
+            checkpointed = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT).findFirst().orElseThrow();
             feed(h, images(100, 2)); // completes the third batch
             h.endInput();
             continuedWithoutFailure = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
