@@ -1,0 +1,165 @@
+package io.wrnstream.jobs;
+
+import io.wrnstream.jobs.augment.AugmentFunction;
+import io.wrnstream.jobs.augment.AugmentedImage;
+import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.decode.DeadLetter;
+import io.wrnstream.jobs.decode.DecodeFunction;
+import io.wrnstream.jobs.decode.KafkaImage;
+import io.wrnstream.jobs.decode.LabelledImage;
+import io.wrnstream.jobs.eval.Evaluation;
+import io.wrnstream.jobs.eval.EvaluatorOperator;
+import io.wrnstream.jobs.publish.KafkaIo;
+import io.wrnstream.jobs.publish.LogSink;
+import io.wrnstream.jobs.train.TrainerEvent;
+import io.wrnstream.jobs.train.TrainerOperator;
+import java.util.Objects;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streaming training job: Kafka training topic -> decode and validate (parallel; bad records to the dead-letter
+ * topic) -> augment (parallel) -> minibatch + SGD (one checkpointed operator) -> model snapshots -> evaluator ->
+ * results (exactly-once Kafka topic and JSON log lines).
+ *
+ * <p>The workflow takes its source and sinks from outside, so the same graph runs on a cluster ({@link #main}), in the
+ * embedded demo and in tests:
+ * <pre>{@code
+ * JobConfig config = JobConfig.fromArgs(args);
+ * StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrainingJob.flinkConfiguration(config));
+ * new TrainingJob(config).defineWorkflow(env, KafkaIo.trainingSource(config), TrainingJob.Sinks.kafka(config));
+ * env.execute("wrn-stream");
+ * }</pre>
+ */
+public final class TrainingJob {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingJob.class);
+
+    /** Logger of the evaluation JSON lines. */
+    public static final String RESULTS_LOGGER = "wrn.results";
+    /** Logger of the trainer event JSON lines (when no event sink is given). */
+    public static final String EVENTS_LOGGER = "wrn.trainer";
+
+    /**
+     * Where the job writes.
+     *
+     * @param results evaluation records (the job also logs them as JSON lines)
+     * @param deadLetters records that could not be used
+     * @param events trainer events (progress, checkpoints, restores), or null to only log them
+     */
+    public record Sinks(Sink<Evaluation> results, Sink<DeadLetter> deadLetters, Sink<TrainerEvent> events) {
+        public Sinks {
+            Objects.requireNonNull(results, "results");
+            Objects.requireNonNull(deadLetters, "deadLetters");
+        }
+
+        /** The Kafka sinks {@code config} names; trainer events only go to the log. */
+        public static Sinks kafka(JobConfig config) {
+            return new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config), null);
+        }
+    }
+
+    private final JobConfig config;
+
+    /** A job for {@code config}. */
+    public TrainingJob(JobConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** The job's configuration. */
+    public JobConfig config() {
+        return config;
+    }
+
+    /**
+     * The Flink settings the job needs: exactly-once, unaligned checkpoints every {@code checkpoint.interval} to
+     * {@code checkpoint.dir}, retained on cancellation, the chosen state backend, and generic (Kryo) types turned off.
+     */
+    public static Configuration flinkConfiguration(JobConfig c) {
+        Configuration f = new Configuration();
+        f.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.get(JobConfig.CHECKPOINT_INTERVAL));
+        f.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        f.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
+        f.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        f.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.get(JobConfig.CHECKPOINT_DIR));
+        f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
+        f.set(PipelineOptions.GENERIC_TYPES, false);
+        return f;
+    }
+
+    /** Builds the graph on {@code env}, reading {@code source} and writing {@code sinks}. */
+    public void defineWorkflow(StreamExecutionEnvironment env, Source<KafkaImage, ?, ?> source, Sinks sinks) {
+        int[] shape = config.get(JobConfig.INPUT_SHAPE);
+        int parallelism = config.get(JobConfig.PARALLELISM);
+
+        DataStream<KafkaImage> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka: " + config.get(JobConfig.TOPIC_TRAIN))
+                .uid("train-source").setParallelism(parallelism);
+
+        // Partitions may be fewer than decoders: spread the records over all of them.
+        SingleOutputStreamOperator<LabelledImage> decoded = raw.rebalance()
+                .process(new DecodeFunction(config.get(JobConfig.CLASSES), shape[0], shape[1], shape[2]))
+                .uid("decode").name("decode + validate").setParallelism(parallelism);
+        decoded.getSideOutput(DecodeFunction.DEAD_LETTERS).sinkTo(sinks.deadLetters())
+                .uid("dead-letter-sink").name("dead letters: " + config.get(JobConfig.TOPIC_DEAD_LETTER)).setParallelism(parallelism);
+
+        DataStream<AugmentedImage> augmented = decoded.map(new AugmentFunction(config.get(JobConfig.SEED)))
+                .uid("augment").name("augment (pad, crop, flip)").setParallelism(parallelism);
+
+        SingleOutputStreamOperator<TrainerEvent> trainer = augmented
+                .transform("minibatch + SGD", TypeInformation.of(TrainerEvent.class), new TrainerOperator(config))
+                .uid("trainer").setParallelism(1).setMaxParallelism(1);
+        if (sinks.events() != null) {
+            trainer.sinkTo(sinks.events()).uid("trainer-event-sink").name("trainer events").setParallelism(1);
+        }
+        trainer.sinkTo(new LogSink<>(EVENTS_LOGGER, TrainerEvent::toJson)).uid("trainer-event-log").name("trainer events: log").setParallelism(1);
+
+        SingleOutputStreamOperator<Evaluation> evaluations = trainer.getSideOutput(TrainerOperator.SNAPSHOTS)
+                .transform("evaluate", TypeInformation.of(Evaluation.class), new EvaluatorOperator(config))
+                .uid("evaluator").setParallelism(1).setMaxParallelism(1)
+                .disableChaining(); // its own task: a slow evaluation must not hold the trainer's thread
+        evaluations.sinkTo(sinks.results()).uid("results-sink").name("results: " + config.get(JobConfig.TOPIC_RESULTS)).setParallelism(1);
+        evaluations.sinkTo(new LogSink<>(RESULTS_LOGGER, Evaluation::toJson)).uid("results-log").name("results: log").setParallelism(1);
+    }
+
+    /** Logs the configuration, builds the Kafka job on the context's environment and runs it to the end. */
+    public JobExecutionResult execute() throws Exception {
+        return prepare().execute(jobName());
+    }
+
+    /** Like {@link #execute()} but returns as soon as the job is submitted. */
+    public JobClient executeAsync() throws Exception {
+        return prepare().executeAsync(jobName());
+    }
+
+    private StreamExecutionEnvironment prepare() {
+        LOG.info("wrn-stream training job configuration:");
+        config.logLines().forEach(l -> LOG.info("  {}", l));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+        defineWorkflow(env, KafkaIo.trainingSource(config), Sinks.kafka(config));
+        return env;
+    }
+
+    private String jobName() {
+        return "wrn-stream: train " + config.wrn().name() + " on " + config.get(JobConfig.TOPIC_TRAIN);
+    }
+
+    /** Runs the job with {@code --key value} arguments (see {@link JobConfig#help()}). */
+    public static void main(String[] args) throws Exception {
+        new TrainingJob(JobConfig.fromArgs(args)).execute();
+    }
+}

@@ -1,0 +1,48 @@
+package io.wrnstream.jobs.augment;
+
+import io.wrnstream.jobs.decode.LabelledImage;
+import io.wrnstream.model.augment.AugmentConfig;
+import io.wrnstream.model.augment.Augmenter;
+import io.wrnstream.model.augment.Normalization;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
+
+/**
+ * Applies the paper's training augmentation (reflect-pad 4, random 32x32 crop, random horizontal flip) and the
+ * dataset normalisation. The random choices are a pure function of (seed, sample id, record epoch), so this stage
+ * is stateless, runs at any parallelism and reproduces the same pixels when the stream is replayed after a failure.
+ */
+public final class AugmentFunction extends RichMapFunction<LabelledImage, AugmentedImage> {
+    private static final long serialVersionUID = 1L;
+
+    private final long seed;
+    private transient Augmenter augmenter;
+
+    /** Augments with generators derived from {@code seed}. */
+    public AugmentFunction(long seed) {
+        this.seed = seed;
+    }
+
+    /** The normalisation for images of {@code channels} channels: CIFAR-10 statistics for colour, Fashion-MNIST for grey. */
+    public static Normalization normalizationFor(int channels) {
+        return channels == 1 ? Normalization.FASHION_MNIST : Normalization.CIFAR10;
+    }
+
+    /** The augmenter the training stage uses for images of {@code channels} channels. */
+    public static Augmenter trainAugmenter(int channels) {
+        return new Augmenter(AugmentConfig.paper(), normalizationFor(channels));
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        augmenter = null; // built on the first image, when its channel count is known
+    }
+
+    @Override
+    public AugmentedImage map(LabelledImage in) {
+        if (augmenter == null || augmenter.normalization().channels() != in.channels()) augmenter = trainAugmenter(in.channels());
+        float[] x = new float[augmenter.outputSize(in.channels(), in.height(), in.width())];
+        augmenter.train(in.toSample(), seed, in.epoch(), x, 0);
+        return new AugmentedImage(in.id(), in.epoch(), in.label(), x);
+    }
+}

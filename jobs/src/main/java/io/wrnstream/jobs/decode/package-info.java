@@ -1,0 +1,2 @@
+/** First stage: raw Kafka records are decoded and validated into labelled images; bad ones go to the dead-letter topic. */
+package io.wrnstream.jobs.decode;

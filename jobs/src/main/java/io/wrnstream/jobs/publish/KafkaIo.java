@@ -1,0 +1,82 @@
+package io.wrnstream.jobs.publish;
+
+import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.decode.DeadLetter;
+import io.wrnstream.jobs.decode.KafkaImage;
+import io.wrnstream.jobs.decode.KafkaImageDeserializer;
+import io.wrnstream.jobs.eval.Evaluation;
+import io.wrnstream.jobs.train.TrainerEvent;
+import java.util.Properties;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The Kafka source and sinks of the training job, built from {@link JobConfig}; every one gets the {@code kafka.*}
+ * passthrough properties (security, SASL, SSL).
+ */
+public final class KafkaIo {
+    private KafkaIo() {}
+
+    /**
+     * The training source: raw records of {@code topic.train}, offsets committed on checkpoints under {@code group-id}.
+     * With {@code source.bounded=true} it ends at the offsets that are latest when the job starts.
+     */
+    @SuppressWarnings("deprecation") // OffsetResetStrategy is what this connector version's API takes
+    public static KafkaSource<KafkaImage> trainingSource(JobConfig c) {
+        KafkaSourceBuilder<KafkaImage> b = KafkaSource.<KafkaImage>builder()
+                .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
+                .setTopics(c.get(JobConfig.TOPIC_TRAIN))
+                .setGroupId(c.get(JobConfig.GROUP_ID))
+                .setProperties(c.kafkaProperties())
+                .setProperty("commit.offsets.on.checkpoint", "true")
+                .setProperty("isolation.level", "read_committed")
+                .setStartingOffsets(c.get(JobConfig.SOURCE_START).equals("earliest") ? OffsetsInitializer.earliest()
+                        : OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setDeserializer(new KafkaImageDeserializer());
+        if (c.get(JobConfig.SOURCE_BOUNDED)) b.setBounded(OffsetsInitializer.latest());
+        return b.build();
+    }
+
+    /** Exactly-once sink of the evaluation records (JSON values) to {@code topic.results}. */
+    public static KafkaSink<Evaluation> resultsSink(JobConfig c) {
+        return KafkaSink.<Evaluation>builder()
+                .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
+                .setKafkaProducerConfig(producerProperties(c))
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(c.get(JobConfig.TRANSACTIONAL_ID_PREFIX))
+                .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis()))
+                .setRecordSerializer(new JsonLineSerializer<>(c.get(JobConfig.TOPIC_RESULTS), Evaluation::toJson))
+                .build();
+    }
+
+    /** At-least-once sink of dead letters to {@code topic.dead-letter} (a duplicate dead letter is harmless). */
+    public static KafkaSink<DeadLetter> deadLetterSink(JobConfig c) {
+        return KafkaSink.<DeadLetter>builder()
+                .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
+                .setKafkaProducerConfig(producerProperties(c))
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setRecordSerializer(new DeadLetterSerializer(c.get(JobConfig.TOPIC_DEAD_LETTER)))
+                .build();
+    }
+
+    /** At-least-once sink of trainer events (JSON) to {@code topic}: progress and checkpoint/restore markers. */
+    public static KafkaSink<TrainerEvent> eventSink(JobConfig c, String topic) {
+        return KafkaSink.<TrainerEvent>builder()
+                .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
+                .setKafkaProducerConfig(producerProperties(c))
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setRecordSerializer(new JsonLineSerializer<>(topic, TrainerEvent::toJson))
+                .build();
+    }
+
+    private static Properties producerProperties(JobConfig c) {
+        Properties p = c.kafkaProperties();
+        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 << 20));
+        return p;
+    }
+}

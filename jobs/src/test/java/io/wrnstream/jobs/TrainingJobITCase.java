@@ -1,0 +1,234 @@
+package io.wrnstream.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.decode.DeadLetter;
+import io.wrnstream.jobs.embedded.EmbeddedKafka;
+import io.wrnstream.jobs.eval.Evaluation;
+import io.wrnstream.jobs.format.ImageEncoding;
+import io.wrnstream.jobs.format.ImageRecord;
+import io.wrnstream.jobs.format.ImageRecordSerde;
+import io.wrnstream.jobs.ingest.Ingest;
+import io.wrnstream.jobs.ingest.IngestOptions;
+import io.wrnstream.jobs.publish.KafkaIo;
+import io.wrnstream.jobs.train.TrainerEvent;
+import io.wrnstream.model.data.Sample;
+import io.wrnstream.model.data.Split;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole job on a real MiniCluster (parallelism 2) against a real in-process Kafka broker, with a tiny WRN-10-1
+ * and batch 16. Training data: a few hundred CIFAR-10 test images when the shared dataset is present, else a
+ * clearly labelled synthetic set of random images.
+ */
+class TrainingJobITCase {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingJobITCase.class);
+    private static final int TRAIN_IMAGES = 192;
+    private static final int HELD_OUT = 64;
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private static EmbeddedKafka kafka;
+    private static Path cifar;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = EmbeddedKafka.start();
+        Path d = Path.of(System.getProperty("wrn.datasets", "../shared/datasets"), "cifar10-jpeg");
+        cifar = Files.isDirectory(d) ? d : null;
+        if (cifar == null) LOG.warn("NOTE: {} not found: these tests train on a SYNTHETIC set of random images", d);
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        if (kafka != null) kafka.close();
+    }
+
+    @Test
+    void trainsEvaluatesAndSendsPoisonRecordsToTheDeadLetterTopic() throws Exception {
+        String p = "e2e";
+        publishImages(p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        publishImages(p + ".test", Split.TEST, HELD_OUT, 7);
+        publishPoison(p + ".train");
+        kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
+
+        JobConfig c = config(p, Map.of("state.backend", "hashmap"));
+        runToEnd(c, p + ".events");
+
+        List<Evaluation> evals = read(p + ".results").stream().map(r -> Evaluation.fromJson(utf8(r.value()))).toList();
+        assertThat(evals).isNotEmpty();
+        assertThat(evals).allSatisfy(e -> {
+            assertThat(e.testError()).isBetween(0.0, 1.0);
+            assertThat(e.testLoss()).isFinite().isPositive();
+            assertThat(e.images()).isEqualTo(HELD_OUT);
+        });
+        assertThat(evals).extracting(Evaluation::step).isSorted().doesNotHaveDuplicates();
+        assertThat(evals.get(evals.size() - 1).imagesSeen()).isEqualTo(TRAIN_IMAGES);
+
+        Map<String, byte[]> reasons = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : read(p + ".dlq")) {
+            reasons.put(utf8(r.headers().lastHeader(DeadLetter.REASON_HEADER).value()), r.value());
+        }
+        assertThat(reasons).containsOnlyKeys("EMPTY_VALUE", "UNKNOWN_VERSION", "UNDECODABLE_IMAGE", "BAD_SHAPE", "LABEL_OUT_OF_RANGE");
+        assertThat(reasons.get("UNKNOWN_VERSION")).as("original value kept").hasSizeGreaterThan(ImageRecordSerde.HEADER_BYTES);
+
+        List<TrainerEvent> events = events(p + ".events");
+        TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+        assertThat(end.imagesSeen()).as("every valid record trained on, the poison ones skipped").isEqualTo(TRAIN_IMAGES);
+        assertThat(events).filteredOn(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT).as("completed checkpoints hold trainer state")
+                .isNotEmpty().allSatisfy(e -> assertThat(e.stateDigest()).isNotZero());
+        assertThat(Path.of(dir.resolve("final.model").toString())).exists();
+    }
+
+    @Test
+    void restoresModelAndOffsetsAfterFailure() throws Exception {
+        String p = "restore";
+        publishImages(p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        publishImages(p + ".test", Split.TEST, HELD_OUT, 7);
+        kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
+
+        JobConfig c = config(p, Map.of("state.backend", "rocksdb", "debug.fail-after-checkpoint", "true"));
+        runToEnd(c, p + ".events");
+
+        List<TrainerEvent> events = events(p + ".events");
+        TrainerEvent restored = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.RESTORED).findFirst()
+                .orElseThrow(() -> new AssertionError("the trainer was not restored: " + events));
+        TrainerEvent checkpointed = events.stream()
+                .filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT && e.checkpointId() == restored.checkpointId()).findFirst().orElseThrow();
+        assertThat(restored.step()).isEqualTo(checkpointed.step()).isPositive();
+        assertThat(restored.imagesSeen()).isEqualTo(checkpointed.imagesSeen());
+        assertThat(restored.stateDigest()).as("parameters and optimiser state equal the checkpointed ones").isEqualTo(checkpointed.stateDigest());
+        TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
+        assertThat(end.imagesSeen()).as("offsets resumed: nothing skipped, nothing trained twice").isEqualTo(TRAIN_IMAGES);
+        assertThat(read(p + ".results")).isNotEmpty();
+    }
+
+    private JobConfig config(String p, Map<String, String> extra) {
+        Map<String, String> m = new HashMap<>(Map.ofEntries(
+                Map.entry("bootstrap-servers", kafka.bootstrapServers()),
+                Map.entry("topic.train", p + ".train"), Map.entry("topic.test", p + ".test"),
+                Map.entry("topic.results", p + ".results"), Map.entry("topic.dead-letter", p + ".dlq"),
+                Map.entry("group-id", p + "-trainer"), Map.entry("results.transactional-id-prefix", p + "-results"),
+                Map.entry("model", "wrn-10-1"), Map.entry("batch-size", "16"), Map.entry("snapshot.steps", "4"),
+                Map.entry("eval.limit", String.valueOf(HELD_OUT)), Map.entry("eval.batch-size", "64"),
+                Map.entry("optim.epoch-size", String.valueOf(TRAIN_IMAGES)), Map.entry("checkpoint.interval", "300ms"),
+                Map.entry("checkpoint.dir", dir.resolve("checkpoints").toUri().toString()),
+                Map.entry("source.bounded", "true"), Map.entry("source.start", "earliest"), Map.entry("parallelism", "2"),
+                Map.entry("progress.steps", "1"), Map.entry("model.output", dir.resolve("final.model").toString())));
+        m.putAll(extra);
+        return JobConfig.of(m);
+    }
+
+    private static void runToEnd(JobConfig c, String eventsTopic) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrainingJob.flinkConfiguration(c));
+        env.configure(TrainingJob.flinkConfiguration(c));
+        new TrainingJob(c).defineWorkflow(env, KafkaIo.trainingSource(c),
+                new TrainingJob.Sinks(KafkaIo.resultsSink(c), KafkaIo.deadLetterSink(c), KafkaIo.eventSink(c, eventsTopic)));
+        long t0 = System.nanoTime();
+        env.execute("TrainingJobITCase " + c.get(JobConfig.TOPIC_TRAIN));
+        LOG.info("job on {} took {} s", c.get(JobConfig.TOPIC_TRAIN), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+    }
+
+    /** CIFAR-10 images through the Ingest API when the dataset is present, else random synthetic images. */
+    private static void publishImages(String topic, Split split, int n, long seed) throws Exception {
+        if (cifar != null) {
+            new Ingest(IngestOptions.builder(cifar, split, topic, kafka.bootstrapServers()).limit(n).seed(seed).partitions(2).build()).run();
+            return;
+        }
+        kafka.createTopics(2, topic);
+        ImageRecordSerde serde = new ImageRecordSerde(10);
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            SplittableRandom r = new SplittableRandom(seed);
+            for (int i = 0; i < n; i++) {
+                byte[] px = new byte[3 * 32 * 32];
+                r.nextBytes(px);
+                ImageRecord rec = ImageRecord.raw(new Sample(i, r.nextInt(10), 3, 32, 32, px), 0);
+                producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec))).get();
+            }
+        }
+    }
+
+    /** One record of each kind of poison: empty, unknown version, corrupt JPEG, wrong size, label out of range. */
+    private static void publishPoison(String topic) throws Exception {
+        ImageRecordSerde serde = new ImageRecordSerde();
+        byte[] jpegGarbage = "definitely not a jpeg".getBytes(StandardCharsets.UTF_8);
+        ImageRecord corrupt = new ImageRecord(900_001, 0, 1, 32, 32, 3, ImageEncoding.JPEG, jpegGarbage);
+        ImageRecord wrongSize = ImageRecord.raw(new Sample(900_002, 1, 1, 28, 28, new byte[28 * 28]), 0);
+        ImageRecord badLabel = ImageRecord.raw(new Sample(900_003, 12, 3, 32, 32, new byte[3 * 32 * 32]), 0);
+        byte[] futureVersion = serde.encode(ImageRecord.raw(new Sample(900_004, 1, 3, 32, 32, new byte[3 * 32 * 32]), 0));
+        futureVersion[2] = 9;
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            producer.send(new ProducerRecord<>(topic, ImageRecordSerde.key(900_000), new byte[0])).get();
+            producer.send(new ProducerRecord<>(topic, corrupt.key(), serde.encode(corrupt))).get();
+            producer.send(new ProducerRecord<>(topic, wrongSize.key(), serde.encode(wrongSize))).get();
+            producer.send(new ProducerRecord<>(topic, badLabel.key(), serde.encode(badLabel))).get();
+            producer.send(new ProducerRecord<>(topic, ImageRecordSerde.key(900_004), futureVersion)).get();
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static List<TrainerEvent> events(String topic) {
+        return read(topic).stream().map(r -> TrainerEvent.fromJson(utf8(r.value()))).toList();
+    }
+
+    /** Everything committed in {@code topic}, up to its end offsets now. */
+    private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("isolation.level", "read_committed");
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = c.endOffsets(parts);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(ConsumerRecord::offset));
+        return out;
+    }
+
+    private static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,120 @@
+package io.wrnstream.jobs.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.wrnstream.model.optim.Schedule;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobConfigTest {
+
+    @Test
+    void defaultsFollowThePaperAndMapOntoTheEngineConfig() {
+        JobConfig c = JobConfig.defaults();
+        assertThat(c.get(JobConfig.BATCH_SIZE)).isEqualTo(128);
+        assertThat(c.get(JobConfig.CHECKPOINT_INTERVAL)).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.optim().milestones()).containsExactly(60, 120, 160);
+        assertThat(c.optim().schedule()).isEqualTo(Schedule.STEP);
+        assertThat(c.trainConfig().wrn().name()).isEqualTo("wrn-16-4");
+        assertThat(c.trainConfig().seed()).isEqualTo(42L);
+    }
+
+    @Test
+    void argumentsOverrideTheFile(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("job.yaml");
+        Files.writeString(f, "# comment\nbatch-size: 64\nmodel: wrn-10-1\nkafka.security.protocol: SASL_SSL\noptim.schedule = cosine\n");
+        JobConfig c = JobConfig.fromArgs("--config", f.toString(), "--batch-size", "16", "--seed=7");
+        assertThat(c.get(JobConfig.BATCH_SIZE)).isEqualTo(16);
+        assertThat(c.get(JobConfig.SEED)).isEqualTo(7L);
+        assertThat(c.wrn().name()).isEqualTo("wrn-10-1");
+        assertThat(c.optim().schedule()).isEqualTo(Schedule.COSINE);
+        assertThat(c.kafkaProperties()).containsEntry("security.protocol", "SASL_SSL");
+    }
+
+    @Test
+    void badValuesNameTheKeyAndWhatIsAllowed() {
+        assertThatThrownBy(() -> JobConfig.fromArgs("--batch-size", "0"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid value '0' for batch-size: must be an integer in [1, 65536]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--state.backend", "memory"))
+                .hasMessage("Invalid value 'memory' for state.backend: must be one of [rocksdb, hashmap]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--checkpoint.interval", "soon"))
+                .hasMessage("Invalid value 'soon' for checkpoint.interval: must be a duration > 0 such as 500ms, 60s, 10min or 2h");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--checkpoint.dir", "/tmp/x"))
+                .hasMessage("Invalid value '/tmp/x' for checkpoint.dir: must be a URI with a scheme, e.g. file:///data/checkpoints or s3://bucket/path");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--optim.momentum", "1"))
+                .hasMessage("Invalid value '1' for optim.momentum: must be a finite number in [0, 1)");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--optim.milestones", "60,30"))
+                .hasMessage("Invalid value '60,30' for optim.milestones: must be a comma-separated, strictly increasing list of epochs > 0, e.g. 60,120,160");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--model", "wrn-12-1"))
+                .hasMessageStartingWith("Invalid value 12 for wrn.depth: must be 6n+4");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--input.shape", "3x4x4"))
+                .hasMessage("Invalid value '3x4x4' for input.shape: must be CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--topic.train", "bad topic"))
+                .hasMessage("Invalid value 'bad topic' for topic.train: must be 1-249 characters of [A-Za-z0-9._-]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--source.bounded", "yes"))
+                .hasMessage("Invalid value 'yes' for source.bounded: must be one of [true, false]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--dropout", "1.0"))
+                .hasMessage("Invalid value '1.0' for dropout: must be a finite number in [0, 1)");
+    }
+
+    @Test
+    void unknownKeysAndMalformedArgumentsFail() {
+        assertThatThrownBy(() -> JobConfig.fromArgs("--batchsize", "3"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Unknown option 'batchsize': must be one of bootstrap-servers, group-id,");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--seed"))
+                .hasMessage("Missing value for --seed: must be followed by a value");
+        assertThatThrownBy(() -> JobConfig.fromArgs("seed", "3"))
+                .hasMessage("Invalid argument 'seed': must be --key value or --key=value");
+    }
+
+    @Test
+    void conflictingValuesFailWithIllegalState() {
+        assertThatThrownBy(() -> JobConfig.of(Map.of("snapshot.steps", "0", "snapshot.interval", "0s")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("snapshot.steps=0 and snapshot.interval=0s: at least one must be > 0");
+        assertThatThrownBy(() -> JobConfig.of(Map.of("checkpoint.interval", "20min")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("results.transaction-timeout=10min must be longer than checkpoint.interval=20min");
+        assertThatThrownBy(() -> JobConfig.of(Map.of("optim.momentum", "0")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("optim.nesterov=true needs optim.momentum > 0, got 0");
+    }
+
+    @Test
+    void logLinesListEveryOptionOnceAndMaskSecrets() {
+        JobConfig c = JobConfig.of(Map.of("kafka.sasl.jaas.config", "secret-stuff"));
+        assertThat(c.logLines()).hasSize(JobConfig.OPTIONS.size() + 1)
+                .contains("kafka.sasl.jaas.config = ******", "batch-size = 128");
+    }
+
+    @Test
+    void helpAndMarkdownAreGeneratedFromTheDeclarations() {
+        for (Option<?> o : JobConfig.OPTIONS) {
+            assertThat(JobConfig.markdownTable()).contains("| `" + o.key() + "` |");
+            assertThat(JobConfig.help()).contains("--" + o.key());
+        }
+    }
+
+    @Test
+    void survivesJavaSerialisationForShippingToOperators() throws Exception {
+        JobConfig c = JobConfig.fromArgs("--model", "wrn-10-1", "--kafka.acks", "all");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(c);
+        }
+        JobConfig back = (JobConfig) new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+        assertThat(back.wrn()).isEqualTo(c.wrn());
+        assertThat(back.kafkaProperties()).containsEntry("acks", "all");
+    }
+}

@@ -1,0 +1,124 @@
+package io.wrnstream.jobs.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.wrnstream.jobs.augment.AugmentedImage;
+import io.wrnstream.jobs.config.JobConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The trainer operator alone, in Flink's operator test harness: batching, snapshots, checkpoint and exact restore. */
+class TrainerOperatorHarnessTest {
+    private static final int BATCH = 4;
+    private static final int FLOATS = 3 * 8 * 8;
+
+    @TempDir
+    Path dir;
+
+    private JobConfig config(Map<String, String> extra) {
+        Map<String, String> m = new java.util.HashMap<>(Map.of("model", "wrn-10-1", "input.shape", "3x8x8", "batch-size", String.valueOf(BATCH),
+                "snapshot.steps", "2", "progress.steps", "1", "model.output", dir.resolve("final.model").toString(), "seed", "5"));
+        m.putAll(extra);
+        return JobConfig.of(m);
+    }
+
+    private static List<AugmentedImage> images(int from, int n) {
+        List<AugmentedImage> out = new ArrayList<>();
+        for (int i = from; i < from + n; i++) {
+            SplittableRandom r = new SplittableRandom(i);
+            float[] x = new float[FLOATS];
+            for (int j = 0; j < FLOATS; j++) x[j] = (float) r.nextGaussian();
+            out.add(new AugmentedImage(i, 0, i % 10, x));
+        }
+        return out;
+    }
+
+    private static OneInputStreamOperatorTestHarness<AugmentedImage, TrainerEvent> harness(JobConfig c) throws Exception {
+        return new OneInputStreamOperatorTestHarness<>(new TrainerOperator(c));
+    }
+
+    private static List<TrainerEvent> events(OneInputStreamOperatorTestHarness<AugmentedImage, TrainerEvent> h) {
+        List<TrainerEvent> out = new ArrayList<>();
+        for (Object o : h.getOutput()) if (o instanceof StreamRecord<?> r && r.getValue() instanceof TrainerEvent e) out.add(e);
+        return out;
+    }
+
+    private static void feed(OneInputStreamOperatorTestHarness<AugmentedImage, TrainerEvent> h, List<AugmentedImage> xs) throws Exception {
+        for (AugmentedImage a : xs) h.processElement(new StreamRecord<>(a));
+    }
+
+    @Test
+    void trainsOneStepPerBatchAndEmitsSnapshotsEveryNSteps() throws Exception {
+        try (var h = harness(config(Map.of()))) {
+            h.open();
+            feed(h, images(0, 4 * BATCH + 1));
+            List<TrainerEvent> steps = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.STEP).toList();
+            assertThat(steps).extracting(TrainerEvent::step).containsExactly(1L, 2L, 3L, 4L);
+            assertThat(steps).allSatisfy(e -> assertThat(e.loss()).isFinite());
+            assertThat(h.getSideOutput(TrainerOperator.SNAPSHOTS)).extracting(r -> r.getValue().step()).containsExactly(2L, 4L);
+        }
+    }
+
+    @Test
+    void restoreContinuesExactlyFromTheCheckpoint() throws Exception {
+        JobConfig c = config(Map.of());
+        OperatorSubtaskState checkpoint;
+        TrainerEvent checkpointed;
+        TrainerEvent continuedWithoutFailure;
+        try (var h = harness(c)) {
+            h.open();
+            feed(h, images(0, 2 * BATCH + 2)); // two steps and a partial batch of two
+            h.prepareSnapshotPreBarrier(1L); // as the task does before the barrier
+            checkpoint = h.snapshot(1L, 1L);
+            
+            checkpointed = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT).findFirst().orElseThrow();
+            feed(h, images(100, 2)); // completes the third batch
+            h.endInput();
+            continuedWithoutFailure = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+        }
+        assertThat(checkpointed.checkpointId()).isEqualTo(1L);
+        assertThat(checkpointed.step()).isEqualTo(2L);
+        assertThat(checkpointed.imagesSeen()).isEqualTo(2L * BATCH);
+
+        try (var restored = harness(c)) {
+            restored.initializeState(checkpoint);
+            restored.open();
+            TrainerEvent r = events(restored).get(0);
+            assertThat(r.kind()).isEqualTo(TrainerEvent.Kind.RESTORED);
+            assertThat(r.checkpointId()).isEqualTo(1L);
+            assertThat(r.step()).isEqualTo(checkpointed.step());
+            assertThat(r.imagesSeen()).isEqualTo(checkpointed.imagesSeen());
+            assertThat(r.stateDigest()).as("parameters and updater state equal the checkpointed ones").isEqualTo(checkpointed.stateDigest());
+            feed(restored, images(100, 2)); // with the two restored pending images this is the same third batch
+            restored.endInput();
+            TrainerEvent end = events(restored).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+            assertThat(end.step()).isEqualTo(3L);
+            assertThat(end.imagesSeen()).isEqualTo(3L * BATCH);
+            assertThat(end.stateDigest()).as("same state as the run that never failed").isEqualTo(continuedWithoutFailure.stateDigest());
+        }
+        assertThat(io.wrnstream.model.io.ModelFile.load(dir.resolve("final.model")).provenance().steps()).isEqualTo(3L);
+    }
+
+    @Test
+    void stopsExactlyAtMaxImagesAndIgnoresTheRest() throws Exception {
+        try (var h = harness(config(Map.of("max-images", "6")))) {
+            h.open();
+            feed(h, images(0, 3 * BATCH));
+            h.endInput();
+            TrainerEvent end = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+            assertThat(end.imagesSeen()).isEqualTo(6L);
+            assertThat(end.step()).isEqualTo(2L);
+            assertThat(events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED)).hasSize(1);
+        }
+        assertThat(dir.resolve("final.model")).exists();
+    }
+}
