@@ -1,15 +1,16 @@
 package io.wrnstream.jobs.cli;
 
 import io.wrnstream.jobs.embedded.Demo;
+import io.wrnstream.model.cli.Cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code wrn-stream} command line: {@code demo} (everything in one process), {@code ingest} (dataset -> Kafka)
- * and {@code job} (the training job against external Kafka).
+ * The {@code wrn-stream} command line: {@code demo} (everything in one process), {@code ingest} (dataset -> Kafka),
+ * {@code job} (the training job against external Kafka), and the offline {@code train}, {@code bench}, {@code params}.
  *
- * <p>The model module's offline commands (train, bench, params) belong in {@link #commandLine()}'s list of
- * subcommands, next to these.
+ * <p>The model module's offline commands ({@code train}, {@code bench}, {@code params}) sit next to these. A bad
+ * setting prints one {@code error:} line and exits with 2; a failure while running exits with 1.
  */
 @Command(name = "wrn-stream", mixinStandardHelpOptions = true, version = "wrn-stream 0.1.0",
         description = "Continual training of Wide Residual Networks from Kafka image streams with Apache Flink.")
@@ -17,11 +18,14 @@ public final class Main {
 
     /** The command line with every subcommand registered. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main())
+        CommandLine cli = new CommandLine(new Main())
                 .addSubcommand("demo", new Demo())
                 .addSubcommand("ingest", new IngestDelegate())
                 .addSubcommand("job", new JobCommand());
-        // Offline model commands (train, bench, params) are added here.
+        for (Object offline : Cli.modelCommands()) {
+            cli.addSubcommand(offline);   // train, bench, params
+        }
+        return Cli.configure(cli);
     }
 
     public static void main(String[] args) {
