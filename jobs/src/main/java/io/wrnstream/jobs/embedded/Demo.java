@@ -30,6 +30,7 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -122,12 +123,15 @@ public final class Demo implements Callable<Integer> {
             m.put("model", model);
             m.put("input.shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
             m.put("batch-size", String.valueOf(batchSize));
-            m.put("max-images", String.valueOf(maxImages));
+            // Train on what was ingested, at most --max-images: the trainer stops there and the demo then stops the job.
+            m.put("max-images", String.valueOf(Math.min(maxImages, trained)));
             m.put("max-time", maxMinutes + "min");
             m.put("eval.limit", String.valueOf(evalLimit));
             m.put("snapshot.steps", String.valueOf(snapshotSteps));
             m.put("optim.epoch-size", String.valueOf(Math.max(1, trained)));
-            m.put("source.bounded", "true");
+            // Unbounded, like a real stream: the job is stopped with a savepoint once training and its last evaluation
+            // are done, so a restorable state is left behind (a job that finishes on its own discards its checkpoints).
+            m.put("source.bounded", "false");
             m.put("source.start", "earliest");
             m.put("checkpoint.interval", "10s");
             m.put("checkpoint.dir", outDir.resolve("checkpoints").toUri().toString());
@@ -143,16 +147,28 @@ public final class Demo implements Callable<Integer> {
             JobClient client = env.executeAsync("wrn-stream demo: " + model);
             human.println("demo: Flink web UI at http://localhost:" + webUiPort + " (job " + client.getJobID() + ")");
             CompletableFuture<JobExecutionResult> done = client.getJobExecutionResult();
-            follow(kafka, done);
+            boolean trainedAndEvaluated = follow(kafka, done);
+            String savepoint = null;
+            if (trainedAndEvaluated && !done.isDone()) {
+                human.println("demo: training and its final evaluation are done; stopping the job with a savepoint");
+                savepoint = client.stopWithSavepoint(false, outDir.resolve("savepoints").toUri().toString(),
+                        SavepointFormatType.CANONICAL).get();
+            }
             done.get();
             human.println("demo: finished. Final model: " + outDir.resolve("final.wrnmodel"));
-            human.println("demo: checkpoints (retained): " + outDir.resolve("checkpoints"));
+            if (savepoint != null) {
+                human.println("demo: savepoint (restart from it with Flink's execution.state-recovery.path): " + savepoint);
+            }
+            human.println("demo: checkpoint directory: " + outDir.resolve("checkpoints"));
         }
         return 0;
     }
 
-    /** Prints results (stdout JSON, stderr summary) and trainer progress (stderr) until the job ends. */
-    private void follow(EmbeddedKafka kafka, CompletableFuture<?> done) {
+    /**
+     * Prints results (stdout JSON, stderr summary) and trainer progress (stderr) until the trainer has finished and the
+     * evaluation of its final model has arrived (returns true), or the job ends (returns false).
+     */
+    private boolean follow(EmbeddedKafka kafka, CompletableFuture<?> done) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("isolation.level", "read_committed");
@@ -161,6 +177,7 @@ public final class Demo implements Callable<Integer> {
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of("demo.results", "demo.events"));
             int idlePollsAfterEnd = 0;
+            long finishedStep = -1;
             while (idlePollsAfterEnd < 3) {
                 var records = c.poll(Duration.ofMillis(500));
                 for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -170,6 +187,7 @@ public final class Demo implements Callable<Integer> {
                         json.println(line);
                         human.printf("demo: eval v%d step %d (%.2f epochs): test error %.2f%%, loss %.4f on %d images%n", e.modelVersion(),
                                 e.step(), e.epochs(), 100 * e.testError(), e.testLoss(), e.images());
+                        if (finishedStep >= 0 && e.step() >= finishedStep) return true;
                     } else {
                         TrainerEvent t = TrainerEvent.fromJson(line);
                         if (t.kind() == TrainerEvent.Kind.STEP) {
@@ -177,12 +195,14 @@ public final class Demo implements Callable<Integer> {
                                     t.learningRate(), t.imagesPerSecond());
                         } else {
                             human.printf("demo: %s at step %d (%d images)%n", t.kind(), t.step(), t.imagesSeen());
+                            if (t.kind() == TrainerEvent.Kind.FINISHED) finishedStep = t.step();
                         }
                     }
                 }
                 if (done.isDone() && records.isEmpty()) idlePollsAfterEnd++;
             }
         }
+        return false;
     }
 
     private static Path defaultDataset() {
@@ -198,6 +218,7 @@ public final class Demo implements Callable<Integer> {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         SplittableRandom r = new SplittableRandom(seed);
+        List<java.util.concurrent.Future<?>> sends = new java.util.ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < n; i++) {
                 int label = r.nextInt(10);
@@ -207,9 +228,10 @@ public final class Demo implements Callable<Integer> {
                     for (int j = 0; j < 1024; j++) px[c * 1024 + j] = (byte) Math.max(0, Math.min(255, base + r.nextInt(-40, 41)));
                 }
                 ImageRecord rec = ImageRecord.raw(new Sample(i, label, 3, 32, 32, px), 0);
-                producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec)));
+                sends.add(producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec))));
             }
             producer.flush();
+            for (var f : sends) f.get();  // every send checked: a failed one fails the demo, nothing is silently lost
         }
         return n;
     }
