@@ -178,6 +178,7 @@ public final class Demo implements Callable<Integer> {
             c.subscribe(List.of("demo.results", "demo.events"));
             int idlePollsAfterEnd = 0;
             long finishedStep = -1;
+            TrainerEvent firstStep = null;
             while (idlePollsAfterEnd < 3) {
                 var records = c.poll(Duration.ofMillis(500));
                 for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -190,12 +191,16 @@ public final class Demo implements Callable<Integer> {
                         if (finishedStep >= 0 && e.step() >= finishedStep) return true;
                     } else {
                         TrainerEvent t = TrainerEvent.fromJson(line);
+                        if (t.kind() == TrainerEvent.Kind.STEP && firstStep == null) firstStep = t;
                         if (t.kind() == TrainerEvent.Kind.STEP) {
                             human.printf("demo: step %d, %d images, loss %.4f, lr %.4f, %.1f images/s%n", t.step(), t.imagesSeen(), t.loss(),
                                     t.learningRate(), t.imagesPerSecond());
                         } else {
                             human.printf("demo: %s at step %d (%d images)%n", t.kind(), t.step(), t.imagesSeen());
-                            if (t.kind() == TrainerEvent.Kind.FINISHED) finishedStep = t.step();
+                            if (t.kind() == TrainerEvent.Kind.FINISHED) {
+                                finishedStep = t.step();
+                                json.println(trainedLine(firstStep, t));
+                            }
                         }
                     }
                 }
@@ -203,6 +208,19 @@ public final class Demo implements Callable<Integer> {
             }
         }
         return false;
+    }
+
+    /**
+     * The pipeline's training throughput as one JSON line: images into the trainer per wall-clock second, from the first
+     * progress event to the end of training (start-up and the first steps excluded).
+     */
+    static String trainedLine(TrainerEvent first, TrainerEvent finished) {
+        double rate = Double.NaN;
+        if (first != null && finished.wallMs() > first.wallMs()) {
+            rate = (finished.imagesSeen() - first.imagesSeen()) * 1000.0 / (finished.wallMs() - first.wallMs());
+        }
+        return String.format(java.util.Locale.ROOT, "{\"event\":\"trained\",\"step\":%d,\"images_seen\":%d,\"pipeline_images_per_sec\":%s}",
+                finished.step(), finished.imagesSeen(), Double.isFinite(rate) ? String.format(java.util.Locale.ROOT, "%.2f", rate) : "null");
     }
 
     private static Path defaultDataset() {
