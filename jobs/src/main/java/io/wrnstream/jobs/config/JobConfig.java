@@ -501,7 +501,10 @@ public final class JobConfig implements Serializable {
     }
 
     static String uri(String key, String v) {
-        if (!v.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.+")) throw invalid(key, v, "a URI with a scheme, e.g. file:///data/checkpoints or s3://bucket/path");
+        String example = key.equals("checkpoint.dir") ? "checkpoints" : "models";
+        if (!v.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.+")) {
+            throw invalid(key, v, "a URI with a scheme, e.g. file:///data/" + example + " or s3://bucket/path");
+        }
         return v;
     }
 

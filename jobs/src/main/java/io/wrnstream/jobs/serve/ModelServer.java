@@ -284,7 +284,10 @@ public final class ModelServer implements AutoCloseable {
             Sample image;
             try {
                 image = decode(ex, body);
-            } catch (RecordFormatException | IllegalArgumentException e) {
+            } catch (RecordFormatException e) {
+                return error(ex, 400, "Undecodable image (" + body.length + " bytes): POST a PNG or JPEG, or raw CHW bytes with "
+                        + "Content-Type application/octet-stream and X-Image-Shape");
+            } catch (IllegalArgumentException e) {
                 return error(ex, 400, e.getMessage());
             }
             List<ServedModel.Prediction> predictions;
