@@ -27,6 +27,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -129,7 +131,7 @@ public final class ModelServer implements AutoCloseable {
         });
     }
 
-    private ModelInfo loadBytes(java.util.function.Supplier<byte[]> read, java.util.function.Function<byte[], ModelInfo> describe) {
+    private ModelInfo loadBytes(Supplier<byte[]> read, Function<byte[], ModelInfo> describe) {
         synchronized (loading) {
             try {
                 byte[] bytes = read.get();

@@ -63,7 +63,7 @@ import org.junit.jupiter.api.io.TempDir;
  * completed; then {@code serve} follows the topic and answers with the last model.
  */
 class ModelUpdatesITCase {
-    private static final int TRAIN_IMAGES = 320;
+    private static final int TRAIN_IMAGES = 256;
     private static final int HELD_OUT = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -116,8 +116,7 @@ class ModelUpdatesITCase {
                 .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, updates.size()).boxed().toList());
         assertThat(updates).extracting(ModelUpdate::step).isSorted().doesNotHaveDuplicates();
         ModelUpdate last = updates.get(updates.size() - 1);
-        assertThat(last.imagesSeen()).isEqualTo(TRAIN_IMAGES);
-        assertThat(last.checkpointId()).as("the final model").isEqualTo(-1);
+        assertThat(last.imagesSeen()).as("the final model is published (with a checkpoint, or at the end of input: -1)").isEqualTo(TRAIN_IMAGES);
         for (ModelUpdate u : updates) {
             byte[] file = ModelStore.read(u.location(), u.size(), u.sha256()); // exists, size and SHA-256 as announced
             assertThat(ModelFile.read(file, u.location()).provenance().steps()).isEqualTo(u.step());
