@@ -114,8 +114,8 @@ public final class HtmlReport {
         s.append("<rect x=\"0\" y=\"0\" width=\"").append(WIDTH).append("\" height=\"").append(HEIGHT).append("\" fill=\"#ffffff\"/>\n");
         // Grid and ticks.
         s.append("<g id=\"grid\" stroke=\"#d8d8d8\" stroke-width=\"1\" stroke-dasharray=\"2,3\">\n");
-        for (double t : x.ticks()) s.append(line(px(t, x), TOP, px(t, x), TOP + PLOT_H));
-        for (double t : err.ticks()) s.append(line(LEFT, py(t, err), LEFT + PLOT_W, py(t, err)));
+        for (double t : x.ticks()) s.append(gridLine(px(t, x), TOP, px(t, x), TOP + PLOT_H));
+        for (double t : err.ticks()) s.append(gridLine(LEFT, py(t, err), LEFT + PLOT_W, py(t, err)));
         s.append("</g>\n");
         s.append("<rect id=\"plot-area\" x=\"").append(LEFT).append("\" y=\"").append(TOP).append("\" width=\"").append(PLOT_W)
                 .append("\" height=\"").append(PLOT_H).append("\" fill=\"none\" stroke=\"#000000\" stroke-width=\"1\"/>\n");
@@ -204,6 +204,11 @@ public final class HtmlReport {
 
     private static String line(double x1, double y1, double x2, double y2) {
         return "<line x1=\"" + f(x1) + "\" y1=\"" + f(y1) + "\" x2=\"" + f(x2) + "\" y2=\"" + f(y2) + "\" stroke=\"#000000\"/>\n";
+    }
+
+    /** A line that takes its light, dotted stroke from the enclosing grid group. */
+    private static String gridLine(double x1, double y1, double x2, double y2) {
+        return "<line x1=\"" + f(x1) + "\" y1=\"" + f(y1) + "\" x2=\"" + f(x2) + "\" y2=\"" + f(y2) + "\"/>\n";
     }
 
     private static String text(double x, double y, String t, String cls) {
