@@ -13,6 +13,8 @@ import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
+import io.wrnstream.jobs.update.ModelPublisherOperator;
+import io.wrnstream.jobs.update.ModelUpdate;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -35,7 +37,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The streaming training job: Kafka training topic -> decode and validate (parallel; bad records to the dead-letter
  * topic) -> augment (parallel) -> minibatch + SGD (one checkpointed operator) -> model snapshots -> evaluator ->
- * results (exactly-once Kafka topic and JSON log lines).
+ * results (exactly-once Kafka topic and JSON log lines); the model of each completed checkpoint -> model store + compacted
+ * model-updates topic (exactly once, see {@link ModelPublisherOperator}).
  *
  * <p>The workflow takes its source and sinks from outside, so the same graph runs on a cluster ({@link #main}), in the
  * embedded demo and in tests:
@@ -60,16 +63,23 @@ public final class TrainingJob {
      * @param results evaluation records (the job also logs them as JSON lines)
      * @param deadLetters records that could not be used
      * @param events trainer events (progress, checkpoints, restores), or null to only log them
+     * @param modelUpdates model-update events (must be exactly once), or null to publish no models
      */
-    public record Sinks(Sink<Evaluation> results, Sink<DeadLetter> deadLetters, Sink<TrainerEvent> events) {
+    public record Sinks(Sink<Evaluation> results, Sink<DeadLetter> deadLetters, Sink<TrainerEvent> events, Sink<ModelUpdate> modelUpdates) {
         public Sinks {
             Objects.requireNonNull(results, "results");
             Objects.requireNonNull(deadLetters, "deadLetters");
         }
 
-        /** The Kafka sinks {@code config} names; trainer events only go to the log. */
+        /** Sinks without model publication. */
+        public Sinks(Sink<Evaluation> results, Sink<DeadLetter> deadLetters, Sink<TrainerEvent> events) {
+            this(results, deadLetters, events, null);
+        }
+
+        /** The Kafka sinks {@code config} names (model updates when {@code model.publish}); trainer events only go to the log. */
         public static Sinks kafka(JobConfig config) {
-            return new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config), null);
+            return new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config), null,
+                    config.get(JobConfig.MODEL_PUBLISH) ? KafkaIo.modelUpdateSink(config) : null);
         }
     }
 
@@ -134,6 +144,15 @@ public final class TrainingJob {
                 .disableChaining(); // its own task: a slow evaluation must not hold the trainer's thread
         evaluations.sinkTo(sinks.results()).uid("results-sink").name("results: " + config.get(JobConfig.TOPIC_RESULTS)).setParallelism(1);
         evaluations.sinkTo(new LogSink<>(RESULTS_LOGGER, Evaluation::toJson)).uid("results-log").name("results: log").setParallelism(1);
+
+        if (sinks.modelUpdates() != null && config.get(JobConfig.MODEL_PUBLISH)) {
+            // Model file write + update event; the exactly-once sink commits an update only with its checkpoint.
+            trainer.getSideOutput(TrainerOperator.MODEL_CANDIDATES).connect(evaluations)
+                    .transform("publish model", TypeInformation.of(ModelUpdate.class), new ModelPublisherOperator(config))
+                    .uid("model-publisher").setParallelism(1).setMaxParallelism(1)
+                    .sinkTo(sinks.modelUpdates()).uid("model-update-sink").name("model updates: " + config.get(JobConfig.TOPIC_MODEL_UPDATES))
+                    .setParallelism(1);
+        }
     }
 
     /** Logs the configuration, builds the Kafka job on the context's environment and runs it to the end. */

@@ -1,13 +1,16 @@
 package io.wrnstream.jobs.cli;
 
 import io.wrnstream.jobs.embedded.Demo;
+import io.wrnstream.jobs.report.ReportCommand;
+import io.wrnstream.jobs.serve.ServeCommand;
 import io.wrnstream.model.cli.Cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code wrn-stream} command line: {@code demo} (everything in one process), {@code ingest} (dataset -> Kafka),
- * {@code job} (the training job against external Kafka), and the offline {@code train}, {@code bench}, {@code params}.
+ * {@code job} (the training job against external Kafka), {@code serve} (HTTP predictions, hot-swapped models),
+ * {@code report} (HTML learning curve), and the offline {@code train}, {@code bench}, {@code params}.
  *
  * <p>The model module's offline commands ({@code train}, {@code bench}, {@code params}) sit next to these. A bad
  * setting prints one {@code error:} line and exits with 2; a failure while running exits with 1.
@@ -21,7 +24,9 @@ public final class Main {
         CommandLine cli = new CommandLine(new Main())
                 .addSubcommand("demo", new Demo())
                 .addSubcommand("ingest", new IngestDelegate())
-                .addSubcommand("job", new JobCommand());
+                .addSubcommand("job", new JobCommand())
+                .addSubcommand("serve", new ServeCommand())
+                .addSubcommand("report", new ReportCommand());
         for (Object offline : Cli.modelCommands()) {
             cli.addSubcommand(offline);   // train, bench, params
         }

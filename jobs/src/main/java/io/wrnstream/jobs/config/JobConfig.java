@@ -121,6 +121,21 @@ public final class JobConfig implements Serializable {
             "Stop training after this much training time (0s = no bound), e.g. 10min", v -> duration("max-time", v, true));
     public static final Option<String> MODEL_OUTPUT = declare("model.output", "/tmp/wrn-stream/final.wrnmodel",
             "File the trainer writes the final model to when training ends", v -> nonEmpty("model.output", v, "a file path"));
+    public static final Option<Boolean> MODEL_PUBLISH = declare("model.publish", "true",
+            "Publish the model of completed checkpoints: file in model.store + event on topic.model-updates (exactly once)",
+            v -> bool("model.publish", v));
+    public static final Option<Integer> MODEL_PUBLISH_EVERY = declare("model.publish-every-checkpoints", "1",
+            "Publish a new model at most every N checkpoints (only when training advanced since the last one)",
+            v -> integer("model.publish-every-checkpoints", v, 1, Integer.MAX_VALUE));
+    public static final Option<String> MODEL_STORE = declare("model.store", "file:///tmp/wrn-stream/models",
+            "Model store: a directory URI of any Flink file system (file://, s3://, hdfs://...) for published model files",
+            v -> uri("model.store", v));
+    public static final Option<String> MODEL_ID = declare("model.id", "",
+            "Id of the published model: key of its model-update events and folder in model.store; empty = the model name, e.g. wrn-16-4",
+            v -> v.isEmpty() ? v : topicLike("model.id", v));
+    public static final Option<String> TOPIC_MODEL_UPDATES = declare("topic.model-updates", "wrn.model-updates",
+            "Compacted topic of model-update events (JSON, key = model.id), written exactly once",
+            v -> topicLike("topic.model-updates", v));
     public static final Option<Integer> PARALLELISM = declare("parallelism", "2",
             "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)",
             v -> integer("parallelism", v, 1, 4096));
@@ -136,6 +151,11 @@ public final class JobConfig implements Serializable {
     public static final Option<Boolean> FAIL_AFTER_CHECKPOINT = declare("debug.fail-after-checkpoint", "false",
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint",
             v -> bool("debug.fail-after-checkpoint", v));
+
+    public static final Option<Boolean> FAIL_AFTER_PUBLISH = declare("debug.fail-after-publish", "false",
+            "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
+                    + "that follows a completed one, so that update's checkpoint never completes",
+            v -> bool("debug.fail-after-publish", v));
 
     /** Every declared option, in declaration order. */
     public static final List<Option<?>> OPTIONS = Collections.unmodifiableList(new ArrayList<>(DECLARED));
@@ -301,6 +321,12 @@ public final class JobConfig implements Serializable {
     public WrnConfig wrn() {
         int[] s = get(INPUT_SHAPE);
         return get(MODEL).withDropout(get(DROPOUT)).withInput(s[0], s[1], s[2], get(CLASSES));
+    }
+
+    /** The id of the published model: {@link #MODEL_ID}, or the model name ({@code wrn-16-4}) when empty. */
+    public String modelId() {
+        String id = get(MODEL_ID);
+        return id.isEmpty() ? get(MODEL).name() : id;
     }
 
     /** The optimiser, mapped from the {@code optim.*} options. */
@@ -471,7 +497,14 @@ public final class JobConfig implements Serializable {
     }
 
     static String uri(String v) {
-        if (!v.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.+")) throw invalid("checkpoint.dir", v, "a URI with a scheme, e.g. file:///data/checkpoints or s3://bucket/path");
+        return uri("checkpoint.dir", v);
+    }
+
+    static String uri(String key, String v) {
+        String example = key.equals("checkpoint.dir") ? "checkpoints" : "models";
+        if (!v.matches("[a-zA-Z][a-zA-Z0-9+.-]*://.+")) {
+            throw invalid(key, v, "a URI with a scheme, e.g. file:///data/" + example + " or s3://bucket/path");
+        }
         return v;
     }
 

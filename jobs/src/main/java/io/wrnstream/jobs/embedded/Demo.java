@@ -10,6 +10,7 @@ import io.wrnstream.jobs.ingest.IngestOptions;
 import io.wrnstream.jobs.ingest.IngestResult;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.train.TrainerEvent;
+import io.wrnstream.jobs.update.ModelUpdateTopic;
 import io.wrnstream.model.data.Dataset;
 import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.ReadOptions;
@@ -33,6 +34,7 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -95,6 +97,9 @@ public final class Demo implements Callable<Integer> {
         human.println("demo: starting Kafka (in process)...");
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
             kafka.createTopics(1, "demo.results", "demo.dead-letter", "demo.events");
+            try (Admin admin = Admin.create(kafka.clientProperties())) {
+                ModelUpdateTopic.ensure(admin, "demo.model-updates", (short) 1, EmbeddedKafka.TIMEOUT);
+            }
             int[] shape;
             long trained;
             if (dataset != null) {
@@ -120,6 +125,8 @@ public final class Demo implements Callable<Integer> {
             m.put("topic.test", "demo.test");
             m.put("topic.results", "demo.results");
             m.put("topic.dead-letter", "demo.dead-letter");
+            m.put("topic.model-updates", "demo.model-updates");
+            m.put("model.store", outDir.resolve("models").toUri().toString());
             m.put("model", model);
             m.put("input.shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
             m.put("batch-size", String.valueOf(batchSize));
@@ -143,7 +150,7 @@ public final class Demo implements Callable<Integer> {
             flink.set(RestOptions.PORT, webUiPort);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
             new TrainingJob(config).defineWorkflow(env, KafkaIo.trainingSource(config), new TrainingJob.Sinks(KafkaIo.resultsSink(config),
-                    KafkaIo.deadLetterSink(config), KafkaIo.eventSink(config, "demo.events")));
+                    KafkaIo.deadLetterSink(config), KafkaIo.eventSink(config, "demo.events"), KafkaIo.modelUpdateSink(config)));
             JobClient client = env.executeAsync("wrn-stream demo: " + model);
             human.println("demo: Flink web UI at http://localhost:" + webUiPort + " (job " + client.getJobID() + ")");
             CompletableFuture<JobExecutionResult> done = client.getJobExecutionResult();
@@ -160,6 +167,7 @@ public final class Demo implements Callable<Integer> {
                 human.println("demo: savepoint (restart from it with Flink's execution.state-recovery.path): " + savepoint);
             }
             human.println("demo: checkpoint directory: " + outDir.resolve("checkpoints"));
+            human.println("demo: published models: " + outDir.resolve("models") + " (announced on demo.model-updates)");
         }
         return 0;
     }

@@ -6,6 +6,8 @@ import io.wrnstream.jobs.decode.KafkaImage;
 import io.wrnstream.jobs.decode.KafkaImageDeserializer;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.train.TrainerEvent;
+import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.jobs.update.ModelUpdateSerializer;
 import java.util.Properties;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -51,6 +53,22 @@ public final class KafkaIo {
                 .setTransactionalIdPrefix(c.get(JobConfig.TRANSACTIONAL_ID_PREFIX))
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis()))
                 .setRecordSerializer(new JsonLineSerializer<>(c.get(JobConfig.TOPIC_RESULTS), Evaluation::toJson))
+                .build();
+    }
+
+    /**
+     * Exactly-once sink of model-update events (JSON, key = model id) to {@code topic.model-updates}: an update becomes
+     * visible to {@code read_committed} consumers only when the checkpoint it belongs to completes. Its transactional ids
+     * are {@code results.transactional-id-prefix} + {@code -model-updates}.
+     */
+    public static KafkaSink<ModelUpdate> modelUpdateSink(JobConfig c) {
+        return KafkaSink.<ModelUpdate>builder()
+                .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
+                .setKafkaProducerConfig(producerProperties(c))
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(c.get(JobConfig.TRANSACTIONAL_ID_PREFIX) + "-model-updates")
+                .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis()))
+                .setRecordSerializer(new ModelUpdateSerializer(c.get(JobConfig.TOPIC_MODEL_UPDATES)))
                 .build();
     }
 

@@ -2,6 +2,7 @@ package io.wrnstream.jobs.train;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.update.ModelCandidate;
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
@@ -53,6 +54,12 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     /** Side output of the model snapshots for the evaluator. */
     public static final OutputTag<ModelSnapshot> SNAPSHOTS = new OutputTag<>("model-snapshots", TypeInformation.of(ModelSnapshot.class));
 
+    /**
+     * Side output of the model going into each checkpoint (emitted before the barrier) and of the final model, for
+     * publication ({@code model.publish}); see {@link io.wrnstream.jobs.update.ModelPublisherOperator}.
+     */
+    public static final OutputTag<ModelCandidate> MODEL_CANDIDATES = new OutputTag<>("model-candidates", TypeInformation.of(ModelCandidate.class));
+
     private final JobConfig config;
 
     private transient TrainConfig train;
@@ -76,6 +83,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient volatile double lastCheckpointSyncMillis;
     private transient volatile long lastStateBytes;
     private transient StepResult lastStep;
+    private transient long lastOfferedStep;
+    private transient int checkpointsSinceOffer;
 
     /** A trainer for the model, optimiser, batch size, bounds and snapshot cadence of {@code config}. */
     public TrainerOperator(JobConfig config) {
@@ -118,6 +127,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             LOG.info("Trainer started a new {} ({} parameters), batch {}, seed {}", train.wrn().name(), engine.parameterCount(),
                     train.batchSize(), train.seed());
         }
+        lastOfferedStep = engine.step(); // a restored model was offered with its checkpoint; a fresh one is untrained
         lastSnapshotNanos = System.nanoTime();
         lastStepEventNanos = System.nanoTime();
         lastStepEventImages = engine.imagesSeen();
@@ -217,6 +227,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         }
         finished = true;
         if (engine.step() > lastSnapshotStep || snapshotVersion == 0) emitSnapshot();
+        offerModel(-1, null);
         Path out = Path.of(config.get(JobConfig.MODEL_OUTPUT));
         if (out.getParent() != null) Files.createDirectories(out.getParent());
         FinalModel.write(engine, out);
@@ -245,6 +256,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         preparedMillis = (System.nanoTime() - t0) / 1e6;
         // After end of input the chained sinks have finished: the final checkpoint's state is the FINISHED event's.
         if (!inputEnded) output.collect(new StreamRecord<>(event(TrainerEvent.Kind.CHECKPOINT, checkpointId, crc(preparedEngine))));
+        if (!inputEnded) offerModel(checkpointId, preparedEngine);
     }
 
     @Override
@@ -277,6 +289,22 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         if (engine != null) engine.close();
         engine = null;
         super.close();
+    }
+
+    /**
+     * Offers the model for publication on {@link #MODEL_CANDIDATES} when {@code model.publish} is on, training advanced
+     * since the last offer and {@code model.publish-every-checkpoints} checkpoints passed; {@code checkpointId} -1 (the
+     * final model) is always due. {@code snapshot} is the checkpoint's engine copy, or null to take one.
+     */
+    private void offerModel(long checkpointId, byte[] snapshot) {
+        if (!config.get(JobConfig.MODEL_PUBLISH)) return;
+        if (checkpointId >= 0) checkpointsSinceOffer++;
+        boolean due = checkpointId < 0 || checkpointsSinceOffer >= config.get(JobConfig.MODEL_PUBLISH_EVERY);
+        if (!due || engine.step() <= lastOfferedStep) return;
+        output.collect(MODEL_CANDIDATES, new StreamRecord<>(new ModelCandidate(checkpointId, engine.step(), engine.imagesSeen(),
+                train.optim().epochOf(engine.imagesSeen()), System.currentTimeMillis(), snapshot != null ? snapshot : engine.snapshot())));
+        lastOfferedStep = engine.step();
+        checkpointsSinceOffer = 0;
     }
 
     private TrainerEvent event(TrainerEvent.Kind kind, long checkpointId, long crc) {

@@ -83,17 +83,12 @@ public final class ModelFile {
     /** Writes {@code snapshot} with provenance {@code p} to {@code path} atomically. */
     public static void write(Provenance p, byte[] snapshot, Path path) {
         try {
-            byte[] json = JSON.writeValueAsBytes(p);
-            ByteBuffer head = ByteBuffer.allocate(4 + 4 + 4 + json.length + 8);
-            head.putInt(MAGIC).putInt(FORMAT_VERSION).putInt(json.length).put(json).putLong(snapshot.length);
+            byte[] bytes = toBytes(p, snapshot);
             Path dir = path.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, path.getFileName().toString(), ".tmp");
             try {
-                try (var out = Files.newOutputStream(tmp)) {
-                    out.write(head.array());
-                    out.write(snapshot);
-                }
+                Files.write(tmp, bytes);
                 try {
                     Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {
@@ -105,6 +100,24 @@ public final class ModelFile {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write model file " + path, e);
         }
+    }
+
+    /** The complete file content for {@code snapshot} with provenance {@code p} (for stores that are not local paths). */
+    public static byte[] toBytes(Provenance p, byte[] snapshot) {
+        byte[] json;
+        try {
+            json = JSON.writeValueAsBytes(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot encode the provenance of a model file", e);
+        }
+        ByteBuffer out = ByteBuffer.allocate(4 + 4 + 4 + json.length + 8 + snapshot.length);
+        out.putInt(MAGIC).putInt(FORMAT_VERSION).putInt(json.length).put(json).putLong(snapshot.length).put(snapshot);
+        return out.array();
+    }
+
+    /** Provenance of {@code snapshot} bytes as the streaming job writes it: {@code config} is the engine's configuration. */
+    public static Provenance provenance(TrainConfig config, long step, long imagesSeen, byte[] snapshot) {
+        return new Provenance(config, config.data(), config.seed(), version(), Instant.now().toString(), step, imagesSeen, sha256(snapshot));
     }
 
     /**
@@ -119,6 +132,16 @@ public final class ModelFile {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read model file " + path, e);
         }
+        return read(bytes, path.toString());
+    }
+
+    /**
+     * Parses and verifies the content of a model file; {@code source} names it in errors.
+     *
+     * @throws IllegalArgumentException if it is not a model file, has an unknown version, is truncated or corrupt
+     */
+    public static Loaded read(byte[] bytes, String source) {
+        Object path = source;
         ByteBuffer buf = ByteBuffer.wrap(bytes);
         try {
             int magic = buf.getInt();
