@@ -1,0 +1,156 @@
+package io.wrnstream.jobs.deploy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.regex.Pattern;
+import org.apache.flink.client.cli.ClientOptions;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.ExternalResourceOptions;
+import org.apache.flink.configuration.FallbackKey;
+import org.apache.flink.configuration.MetricOptions;
+import org.apache.flink.metrics.prometheus.PrometheusReporterFactory;
+import org.apache.flink.runtime.shuffle.ShuffleServiceOptions;
+import org.apache.flink.state.rocksdb.RocksDBOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The configuration keys Flink 2.2 knows, read from Flink itself rather than from a hand-written list: every
+ * {@code public static ConfigOption} field of every {@code *Options} class in the Flink jars on the test classpath
+ * (core, runtime, streaming, clients, RocksDB, Prometheus reporter), with their fallback and deprecated keys.
+ * Keys with a user-chosen name ({@code metrics.reporter.<name>.*}, {@code external-resource.<name>.*}) are matched
+ * as patterns whose suffixes again come from Flink's option declarations.
+ */
+final class FlinkOptionKeys {
+    /** Jars scanned: one class from each. */
+    private static final List<Class<?>> ANCHORS = List.of(CoreOptions.class, ShuffleServiceOptions.class,
+            StreamExecutionEnvironment.class, ClientOptions.class, RocksDBOptions.class, PrometheusReporterFactory.class);
+
+    /**
+     * Parameters of the GPU driver plugin (plugins/external-resource-gpu in the distribution, not a Maven
+     * dependency of this project): GPUDriverOptions DISCOVERY_SCRIPT_PATH and DISCOVERY_SCRIPT_ARG.
+     */
+    private static final Set<String> GPU_DRIVER_PARAMS = Set.of("discovery-script.path", "discovery-script.args");
+
+    private final Set<String> exact;
+    private final List<Pattern> patterns;
+
+    private FlinkOptionKeys(Set<String> exact, List<Pattern> patterns) {
+        this.exact = Collections.unmodifiableSet(exact);
+        this.patterns = List.copyOf(patterns);
+    }
+
+    /** Collects the keys from the Flink classes on the classpath. */
+    static FlinkOptionKeys fromClasspath() {
+        Set<String> keys = new TreeSet<>();
+        for (Class<?> anchor : ANCHORS) {
+            for (String className : optionClassesIn(jarOf(anchor))) {
+                collect(className, keys);
+            }
+        }
+        List<Pattern> patterns = new ArrayList<>();
+        String name = "[A-Za-z0-9_-]+";
+        // metrics.reporter.<name>.<suffix>: MetricOptions declares the generic suffixes with the "<name>" placeholder;
+        // the Prometheus reporter reads one more, its port (PrometheusReporterFactory.ARG_PORT).
+        for (String k : keys) {
+            if (k.contains("<name>")) {
+                patterns.add(Pattern.compile(Pattern.quote(k).replace("<name>", "\\E" + name + "\\Q")));
+            }
+        }
+        patterns.add(Pattern.compile(Pattern.quote(MetricOptions.REPORTER_FACTORY_CLASS.key())
+                .replace("<name>", "\\E" + name + "\\Q").replace(".factory.class", "." + prometheusPortArg())));
+        // external-resource.<name>.<suffix>: amount, driver factory, per-platform config key, driver parameters.
+        keys.add(ExternalResourceOptions.EXTERNAL_RESOURCE_LIST.key());
+        for (String suffix : List.of(ExternalResourceOptions.EXTERNAL_RESOURCE_AMOUNT_SUFFIX,
+                ExternalResourceOptions.EXTERNAL_RESOURCE_DRIVER_FACTORY_SUFFIX)) {
+            patterns.add(Pattern.compile("external-resource\\." + name + "\\." + Pattern.quote(suffix)));
+        }
+        for (String platform : List.of("kubernetes", "yarn")) {
+            String key = ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("NAME", platform);
+            patterns.add(Pattern.compile(Pattern.quote(key).replace("NAME", "\\E" + name + "\\Q")));
+        }
+        for (String param : GPU_DRIVER_PARAMS) {
+            patterns.add(Pattern.compile("external-resource\\." + name + "\\."
+                    + Pattern.quote(ExternalResourceOptions.EXTERNAL_RESOURCE_DRIVER_PARAM_SUFFIX + param)));
+        }
+        keys.removeIf(k -> k.contains("<"));
+        return new FlinkOptionKeys(keys, patterns);
+    }
+
+    /** Whether Flink knows {@code key}. */
+    boolean isKnown(String key) {
+        return exact.contains(key) || patterns.stream().anyMatch(p -> p.matcher(key).matches());
+    }
+
+    /** The number of exact keys collected (a sanity bound for tests). */
+    int size() {
+        return exact.size();
+    }
+
+    private static String prometheusPortArg() {
+        try {
+            Field f = PrometheusReporterFactory.class.getDeclaredField("ARG_PORT");
+            f.setAccessible(true);
+            return (String) f.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("PrometheusReporterFactory.ARG_PORT not found: Flink changed its reporter", e);
+        }
+    }
+
+    private static void collect(String className, Set<String> keys) {
+        Class<?> c;
+        try {
+            c = Class.forName(className, true, FlinkOptionKeys.class.getClassLoader());
+        } catch (Throwable e) {
+            return; // an options class whose optional dependencies are absent declares nothing we could use
+        }
+        for (Field f : c.getDeclaredFields()) {
+            if (!Modifier.isStatic(f.getModifiers()) || !ConfigOption.class.isAssignableFrom(f.getType())) continue;
+            try {
+                f.setAccessible(true);
+                ConfigOption<?> o = (ConfigOption<?>) f.get(null);
+                if (o == null) continue;
+                keys.add(o.key());
+                for (FallbackKey fk : o.fallbackKeys()) keys.add(fk.getKey());
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // a field we may not read is not a declaration we rely on
+            }
+        }
+    }
+
+    private static Path jarOf(Class<?> c) {
+        try {
+            return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<String> optionClassesIn(Path jar) {
+        List<String> out = new ArrayList<>();
+        try (JarFile j = new JarFile(jar.toFile())) {
+            Enumeration<JarEntry> entries = j.entries();
+            while (entries.hasMoreElements()) {
+                String n = entries.nextElement().getName();
+                if (n.startsWith("org/apache/flink/") && n.endsWith("Options.class") && !n.contains("$")) {
+                    out.add(n.substring(0, n.length() - ".class".length()).replace('/', '.'));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + jar, e);
+        }
+        return out;
+    }
+}
