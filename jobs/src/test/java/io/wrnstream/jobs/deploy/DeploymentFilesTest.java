@@ -358,7 +358,7 @@ class DeploymentFilesTest {
                     assertThat(image).as("%s image", name).isEqualTo(str(s, "build", "dockerfile").endsWith(".cuda") ? cudaImage() : cpuImage());
                 }
                 for (String v : volumeStrings(s)) {
-                    String source = v.split(":")[0];
+                    String source = volumeParts(v)[0];
                     if (source.startsWith("${")) {
                         // a path outside the repository with a default (the dataset): only its form is checked
                         assertThat(source).as("%s volume %s", name, v).matches("\\$\\{[A-Z_]+:-[^}]+}");
@@ -450,12 +450,22 @@ class DeploymentFilesTest {
         return v == null ? List.of() : strings(cast(v));
     }
 
+    /** source, target[, mode] of a short-syntax volume; the source may be ${VAR:-default}, which holds a colon. */
+    private static String[] volumeParts(String volume) {
+        String source = volume.startsWith("${") ? volume.substring(0, volume.indexOf('}') + 1) : volume.substring(0, volume.indexOf(':'));
+        String[] rest = volume.substring(source.length() + 1).split(":");
+        String[] out = new String[rest.length + 1];
+        out[0] = source;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
+
     private static Set<String> volumeTargets(Map<String, Object> service) {
-        return volumeStrings(service).stream().map(v -> v.split(":")[1]).collect(Collectors.toSet());
+        return volumeStrings(service).stream().map(v -> volumeParts(v)[1]).collect(Collectors.toSet());
     }
 
     private static String namedVolume(Map<String, Object> service, String target) {
-        return volumeStrings(service).stream().filter(v -> v.split(":")[1].equals(target)).map(v -> v.split(":")[0]).findFirst()
+        return volumeStrings(service).stream().filter(v -> volumeParts(v)[1].equals(target)).map(v -> volumeParts(v)[0]).findFirst()
                 .orElseThrow(() -> new AssertionError("no volume at " + target));
     }
 
