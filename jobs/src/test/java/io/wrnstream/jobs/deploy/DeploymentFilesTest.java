@@ -127,6 +127,29 @@ class DeploymentFilesTest {
     }
 
     @Test
+    void kustomizeBuildsTheManifestsWhereKubectlIsInstalled() throws Exception {
+        Process p;
+        try {
+            p = new ProcessBuilder("kubectl", "kustomize", root.resolve("k8s").toString()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("kubectl is not installed: kustomize build not checked (" + e.getMessage() + ")");
+            return;
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("kubectl kustomize k8s/:%n%s", out).isZero();
+        List<Map<String, Object>> built = new ArrayList<>();
+        new org.yaml.snakeyaml.Yaml().loadAll(out).forEach(d -> built.add(cast(d)));
+        assertThat(built).extracting(d -> str(d, "metadata", "namespace")).containsOnly(str(DeploymentFiles.yaml(root.resolve("k8s/kustomization.yaml")), "namespace"), null);
+        assertThat(built).filteredOn(d -> "ConfigMap".equals(str(d, "kind")))
+                .singleElement().satisfies(cm -> {
+                    assertThat(str(cm, "metadata", "labels", "grafana_dashboard")).isEqualTo("1");
+                    assertThat(map(cm, "data")).containsKey("wrn-stream-dashboard.json");
+                });
+        assertThat(built).hasSize(manifests.size() - 1 + 1); // every manifest but the kustomization, plus the ConfigMap
+    }
+
+    @Test
     void flinkDeploymentRunsTheJobJarOfTheImageWithSavepointUpgrades() {
         Map<String, Object> spec = map(only("FlinkDeployment").doc(), "spec");
         assertThat(str(spec, "flinkVersion")).as("Flink %s in the operator's enum", flinkMinor()).isEqualTo("v" + flinkMinor().replace('.', '_'));
@@ -136,6 +159,9 @@ class DeploymentFilesTest {
         assertThat(str(spec, "job", "upgradeMode")).isEqualTo("savepoint");
         assertThat(str(spec, "job", "state")).isEqualTo("running");
 
+        // The operator's CRD types flinkConfiguration values and job arguments as strings: an unquoted 2 or true is rejected.
+        assertThat(map(spec, "flinkConfiguration").values()).as("flinkConfiguration values are YAML strings").allMatch(v -> v instanceof String);
+        assertThat(list(spec, "job", "args")).as("job arguments are YAML strings").allMatch(v -> v instanceof String);
         Map<String, String> flink = stringMap(map(spec, "flinkConfiguration"));
         assertThat(flink).containsKeys(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key(), CheckpointingOptions.SAVEPOINT_DIRECTORY.key());
         assertThat(flink.get(CheckpointingOptions.SAVEPOINT_DIRECTORY.key())).startsWith("file:///flink-data/");

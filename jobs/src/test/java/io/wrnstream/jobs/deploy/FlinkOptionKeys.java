@@ -15,12 +15,12 @@ import java.util.TreeSet;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Pattern;
+import org.apache.flink.annotation.docs.Documentation;
 import org.apache.flink.client.cli.ClientOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.ExternalResourceOptions;
 import org.apache.flink.configuration.FallbackKey;
-import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.metrics.prometheus.PrometheusReporterFactory;
 import org.apache.flink.runtime.shuffle.ShuffleServiceOptions;
 import org.apache.flink.state.rocksdb.RocksDBOptions;
@@ -31,7 +31,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * {@code public static ConfigOption} field of every {@code *Options} class in the Flink jars on the test classpath
  * (core, runtime, streaming, clients, RocksDB, Prometheus reporter), with their fallback and deprecated keys.
  * Keys with a user-chosen name ({@code metrics.reporter.<name>.*}, {@code external-resource.<name>.*}) are matched
- * as patterns whose suffixes again come from Flink's option declarations.
+ * as patterns built from those declarations (placeholders, {@code @Documentation.SuffixOption} prefixes), plus the few
+ * settings Flink reads without declaring them as options (the Prometheus reporter's port, the GPU driver's
+ * parameters, the per-platform external-resource config key).
  */
 final class FlinkOptionKeys {
     /** Jars scanned: one class from each. */
@@ -43,6 +45,9 @@ final class FlinkOptionKeys {
      * dependency of this project): GPUDriverOptions DISCOVERY_SCRIPT_PATH and DISCOVERY_SCRIPT_ARG.
      */
     private static final Set<String> GPU_DRIVER_PARAMS = Set.of("discovery-script.path", "discovery-script.args");
+
+    /** What a user-chosen name (a reporter's, an external resource's) may look like. */
+    private static final String NAME = "[A-Za-z0-9_-]+";
 
     private final Set<String> exact;
     private final List<Pattern> patterns;
@@ -60,32 +65,24 @@ final class FlinkOptionKeys {
                 collect(className, keys);
             }
         }
+        // Keys with placeholders (external-resource.<resource_name>.amount, metrics.reporter.<name>.factory.class)
+        // become patterns; a placeholder stands for one segment of the key.
         List<Pattern> patterns = new ArrayList<>();
-        String name = "[A-Za-z0-9_-]+";
-        // metrics.reporter.<name>.<suffix>: MetricOptions declares the generic suffixes with the "<name>" placeholder;
-        // the Prometheus reporter reads one more, its port (PrometheusReporterFactory.ARG_PORT).
         for (String k : keys) {
-            if (k.contains("<name>")) {
-                patterns.add(Pattern.compile(Pattern.quote(k).replace("<name>", "\\E" + name + "\\Q")));
-            }
-        }
-        patterns.add(Pattern.compile(Pattern.quote(MetricOptions.REPORTER_FACTORY_CLASS.key())
-                .replace("<name>", "\\E" + name + "\\Q").replace(".factory.class", "." + prometheusPortArg())));
-        // external-resource.<name>.<suffix>: amount, driver factory, per-platform config key, driver parameters.
-        keys.add(ExternalResourceOptions.EXTERNAL_RESOURCE_LIST.key());
-        for (String suffix : List.of(ExternalResourceOptions.EXTERNAL_RESOURCE_AMOUNT_SUFFIX,
-                ExternalResourceOptions.EXTERNAL_RESOURCE_DRIVER_FACTORY_SUFFIX)) {
-            patterns.add(Pattern.compile("external-resource\\." + name + "\\." + Pattern.quote(suffix)));
-        }
-        for (String platform : List.of("kubernetes", "yarn")) {
-            String key = ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("NAME", platform);
-            patterns.add(Pattern.compile(Pattern.quote(key).replace("NAME", "\\E" + name + "\\Q")));
-        }
-        for (String param : GPU_DRIVER_PARAMS) {
-            patterns.add(Pattern.compile("external-resource\\." + name + "\\."
-                    + Pattern.quote(ExternalResourceOptions.EXTERNAL_RESOURCE_DRIVER_PARAM_SUFFIX + param)));
+            if (k.contains("<")) patterns.add(Pattern.compile(Pattern.quote(k).replaceAll("<[^>]+>", "\\\\E" + NAME + "\\\\Q")));
         }
         keys.removeIf(k -> k.contains("<"));
+        // Read by the Prometheus reporter itself from its reporter settings rather than declared as an option.
+        patterns.add(Pattern.compile("metrics\\.reporter\\." + NAME + "\\." + Pattern.quote(prometheusPortArg())));
+        // external-resource.<name>.<platform>.config-key, built by a method rather than declared as an option.
+        for (String platform : List.of("kubernetes", "yarn")) {
+            String key = ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("NAME", platform);
+            patterns.add(Pattern.compile(Pattern.quote(key).replace("NAME", "\\E" + NAME + "\\Q")));
+        }
+        for (String param : GPU_DRIVER_PARAMS) {
+            patterns.add(Pattern.compile("external-resource\\." + NAME + "\\."
+                    + Pattern.quote(ExternalResourceOptions.EXTERNAL_RESOURCE_DRIVER_PARAM_SUFFIX + param)));
+        }
         return new FlinkOptionKeys(keys, patterns);
     }
 
@@ -116,14 +113,18 @@ final class FlinkOptionKeys {
         } catch (Throwable e) {
             return; // an options class whose optional dependencies are absent declares nothing we could use
         }
+        Documentation.SuffixOption classPrefix = c.getAnnotation(Documentation.SuffixOption.class);
         for (Field f : c.getDeclaredFields()) {
             if (!Modifier.isStatic(f.getModifiers()) || !ConfigOption.class.isAssignableFrom(f.getType())) continue;
             try {
                 f.setAccessible(true);
                 ConfigOption<?> o = (ConfigOption<?>) f.get(null);
                 if (o == null) continue;
-                keys.add(o.key());
-                for (FallbackKey fk : o.fallbackKeys()) keys.add(fk.getKey());
+                // A suffix option's key is relative to a prefix such as metrics.reporter.<name>.
+                Documentation.SuffixOption suffix = f.getAnnotation(Documentation.SuffixOption.class);
+                String prefix = suffix != null ? suffix.value() + "." : classPrefix != null ? classPrefix.value() + "." : "";
+                keys.add(prefix + o.key());
+                for (FallbackKey fk : o.fallbackKeys()) keys.add(prefix + fk.getKey());
             } catch (ReflectiveOperationException | RuntimeException e) {
                 // a field we may not read is not a declaration we rely on
             }
