@@ -188,7 +188,7 @@ class DeploymentFilesTest {
         assertThat(flink).containsEntry(ExternalResourceOptions.getAmountConfigOptionForResource("gpu"), gpus)
                 .containsEntry(ExternalResourceOptions.getExternalResourceDriverFactoryConfigOptionForResource("gpu"),
                         "org.apache.flink.externalresource.gpu.GPUDriverFactory")
-                .containsEntry(ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("gpu", "kubernetes"), "nvidia.com/gpu")
+                .containsEntry(ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("gpu", "kubernetes.config-key"), "nvidia.com/gpu")
                 .containsEntry(ExternalResourceOptions.getExternalResourceParamConfigPrefixForResource("gpu") + "discovery-script.path",
                         "/opt/flink/plugins/external-resource-gpu/nvidia-gpu-discovery.sh");
     }
@@ -632,10 +632,27 @@ class DeploymentFilesTest {
         boolean ignored = false;
         for (String raw : patterns) {
             boolean negate = raw.startsWith("!");
-            String pat = (negate ? raw.substring(1) : raw).replaceAll("^/+", "").replaceAll("/+$", "");
-            String regex = Pattern.quote(pat).replace("**", "\\E.*\\Q").replace("*", "\\E[^/]*\\Q");
+            String regex = globToRegex((negate ? raw.substring(1) : raw).replaceAll("^/+", "").replaceAll("/+$", ""));
             if (p.matches(regex) || p.matches(regex + "/.*")) ignored = !negate;
         }
         return ignored;
+    }
+
+    /** A .dockerignore glob as a regex: ** any path, * any name part, the rest literal. */
+    private static String globToRegex(String glob) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < glob.length(); i++) {
+            char c = glob.charAt(i);
+            if (c == '*' && i + 1 < glob.length() && glob.charAt(i + 1) == '*') {
+                sb.append(".*");
+                i++;
+                if (i + 1 < glob.length() && glob.charAt(i + 1) == '/') i++; // **/ also matches no folder at all
+            } else if (c == '*') {
+                sb.append("[^/]*");
+            } else {
+                sb.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return sb.toString();
     }
 }

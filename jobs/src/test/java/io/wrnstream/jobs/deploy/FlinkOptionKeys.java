@@ -68,15 +68,18 @@ final class FlinkOptionKeys {
         // Keys with placeholders (external-resource.<resource_name>.amount, metrics.reporter.<name>.factory.class)
         // become patterns; a placeholder stands for one segment of the key.
         List<Pattern> patterns = new ArrayList<>();
+        // Catch-alls that end in a placeholder (metrics.reporter.<name>.<parameter>, external-resource.<name>.param.<param>)
+        // would accept any typo; the parameters actually used are listed explicitly below instead.
         for (String k : keys) {
-            if (k.contains("<")) patterns.add(Pattern.compile(Pattern.quote(k).replaceAll("<[^>]+>", "\\\\E" + NAME + "\\\\Q")));
+            if (k.contains("<") && !k.matches(".*\\.<[^>]+>")) patterns.add(Pattern.compile(Pattern.quote(k).replaceAll("<[^>]+>", "\\\\E" + NAME + "\\\\Q")));
         }
         keys.removeIf(k -> k.contains("<"));
         // Read by the Prometheus reporter itself from its reporter settings rather than declared as an option.
         patterns.add(Pattern.compile("metrics\\.reporter\\." + NAME + "\\." + Pattern.quote(prometheusPortArg())));
-        // external-resource.<name>.<platform>.config-key, built by a method rather than declared as an option.
-        for (String platform : List.of("kubernetes", "yarn")) {
-            String key = ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("NAME", platform);
+        // external-resource.<name>.<platform>.config-key: suffixes declared by the Kubernetes and YARN modules
+        // (KubernetesConfigOptions, YarnConfigOptions), which are not dependencies of this project.
+        for (String platformSuffix : List.of("kubernetes.config-key", "yarn.config-key")) {
+            String key = ExternalResourceOptions.getSystemConfigKeyConfigOptionForResource("NAME", platformSuffix);
             patterns.add(Pattern.compile(Pattern.quote(key).replace("NAME", "\\E" + NAME + "\\Q")));
         }
         for (String param : GPU_DRIVER_PARAMS) {

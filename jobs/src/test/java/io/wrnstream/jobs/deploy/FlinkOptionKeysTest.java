@@ -23,7 +23,8 @@ class FlinkOptionKeysTest {
         assertThat(keys.isKnown(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key())).isTrue();
         assertThat(keys.isKnown(TaskManagerOptions.NUM_TASK_SLOTS.key())).isTrue();
         assertThat(keys.isKnown(HighAvailabilityOptions.HA_MODE.key())).isTrue();
-        assertThat(keys.isKnown("state.checkpoints.dir")).as("Flink 1.x name, kept as a fallback key").isTrue();
+        assertThat(keys.isKnown("state.checkpoints.dir")).as("Flink 1.x name, kept as a deprecated key").isTrue();
+        assertThat(keys.isKnown("state.backend")).as("Flink 1.x name, kept as a deprecated key").isTrue();
         assertThat(keys.isKnown("state.backend.rocksdb.memory.managed")).as("from the RocksDB jar").isTrue();
     }
 
@@ -41,7 +42,7 @@ class FlinkOptionKeysTest {
     @Test
     void rejectsMisspelledAndInventedKeys() {
         assertThat(keys.isKnown("execution.checkpointing.dirs")).isFalse();
-        assertThat(keys.isKnown("state.backend")).as("the 1.x key without .type is gone in 2.x").isFalse();
+        assertThat(keys.isKnown("state.backend.typ")).isFalse();
         assertThat(keys.isKnown("metrics.reporter.prom.prot")).isFalse();
         assertThat(keys.isKnown("metrics.reporter.prom")).isFalse();
         assertThat(keys.isKnown("external-resource.gpu.amout")).isFalse();

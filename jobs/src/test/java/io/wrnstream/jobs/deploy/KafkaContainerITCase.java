@@ -1,7 +1,6 @@
 package io.wrnstream.jobs.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
@@ -38,6 +37,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.DockerClientFactory;
@@ -49,6 +49,8 @@ import org.testcontainers.utility.DockerImageName;
  * images, run the job bounded on a MiniCluster, read the evaluations back. Runs only where Docker is available; the
  * in-process broker tests (TrainingJobITCase) remain the default everywhere else.
  */
+@EnabledIf(value = "dockerAvailable", disabledReason = "Docker is not available: the Testcontainers run against apache/kafka:4.2.0 "
+        + "is skipped (TrainingJobITCase covers the same pipeline with the in-process broker)")
 class KafkaContainerITCase {
     private static final String KAFKA_IMAGE = "apache/kafka:4.2.0";
     private static final int TRAIN_IMAGES = 256;
@@ -63,11 +65,13 @@ class KafkaContainerITCase {
     @TempDir
     Path dir;
 
+    /** Evaluated before anything of this class starts (no MiniCluster, no container without Docker). */
+    static boolean dockerAvailable() {
+        return DockerClientFactory.instance().isDockerAvailable();
+    }
+
     @BeforeAll
     static void startKafka() {
-        assumeTrue(DockerClientFactory.instance().isDockerAvailable(),
-                "Docker is not available: skipping the Testcontainers run against " + KAFKA_IMAGE
-                        + " (TrainingJobITCase covers the same pipeline with the in-process broker)");
         kafka = new KafkaContainer(DockerImageName.parse(KAFKA_IMAGE));
         kafka.start();
     }
