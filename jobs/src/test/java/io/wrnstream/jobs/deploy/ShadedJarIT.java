@@ -63,7 +63,9 @@ class ShadedJarIT {
                 .anyMatch(e -> e.contains("linux-x86_64/") && e.endsWith(".so"));
         for (String excluded : List.of("org/apache/flink/runtime/", "org/apache/flink/streaming/api/", "org/apache/flink/api/common/",
                 "org/apache/flink/configuration/", "org/apache/flink/metrics/prometheus/", "org/apache/flink/state/rocksdb/", "org/rocksdb/",
-                "kafka/server/", "org/apache/kafka/server/", "org/apache/kafka/metadata/", "org/apache/kafka/raft/", "scala/",
+                // the broker (kafka-clients keeps org/apache/kafka/server/{authorizer,policy,quota,telemetry}: plugin APIs)
+                "kafka/server/", "kafka/log/", "org/apache/kafka/server/common/", "org/apache/kafka/metadata/", "org/apache/kafka/raft/",
+                "org/apache/kafka/coordinator/", "org/apache/kafka/storage/internals/", "scala/",
                 "org/slf4j/", "org/apache/logging/log4j/", "com/esotericsoftware/kryo/")) {
             assertThat(entries).as("nothing under %s", excluded).noneMatch(e -> e.startsWith(excluded));
         }
