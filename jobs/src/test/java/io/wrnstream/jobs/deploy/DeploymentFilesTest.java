@@ -40,8 +40,6 @@ import org.junit.jupiter.api.Test;
  */
 class DeploymentFilesTest {
     /** The job option keys of the model-update work, which the deployment files already pass (see pendingDefault). */
-    private static final Map<String, String> PENDING_OPTIONS = Map.of("model.store", "file:///tmp/wrn-stream/models",
-            "topic.model-updates", "wrn.model-updates");
     private static final String USRLIB_JAR = "/opt/flink/usrlib/wrn-stream-job.jar";
     private static final int REPORTER_PORT = 9249;
     private static final int SERVE_PORT = 8080;
@@ -170,7 +168,7 @@ class DeploymentFilesTest {
         assertThat(job.get(JobConfig.BOOTSTRAP_SERVERS)).isEqualTo(strimziBootstrap());
         assertThat(job.get(JobConfig.PARALLELISM)).isEqualTo(Integer.parseInt(str(spec, "job", "parallelism")));
         assertThat(job.get(JobConfig.MODEL_OUTPUT)).startsWith("/models/");
-        assertThat(pendingOrDeclared(job, list(spec, "job", "args"), "model.store")).isEqualTo("file:///models");
+        assertThat(valueIn(job, list(spec, "job", "args"), "model.store")).isEqualTo("file:///models");
         // The storage behind those URIs is mounted where they point.
         assertThat(mountPaths(map(spec, "podTemplate"))).contains("/flink-data");
         assertThat(mountPaths(map(spec, "taskManager", "podTemplate"))).contains("/models");
@@ -327,7 +325,7 @@ class DeploymentFilesTest {
             assertThat(Integer.parseInt(flink.get("taskmanager.numberOfTaskSlots"))).isGreaterThanOrEqualTo(job.get(JobConfig.PARALLELISM));
         }
         assertThat(job.get(JobConfig.BOOTSTRAP_SERVERS)).isEqualTo("kafka:9092");
-        assertThat(pendingOrDeclared(job, jobArgs, "model.store")).isEqualTo("file:///models");
+        assertThat(valueIn(job, jobArgs, "model.store")).isEqualTo("file:///models");
         assertThat(job.get(JobConfig.MODEL_OUTPUT)).startsWith("/models/");
         assertThat(volumeTargets(svc.get("taskmanager"))).contains("/models", "/flink-data");
         assertThat(volumeTargets(svc.get("jobmanager"))).contains("/flink-data");
@@ -527,11 +525,7 @@ class DeploymentFilesTest {
                 .isEqualTo(flink.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key()));
     }
 
-    /**
-     * Parses job arguments with {@link JobConfig} (so every value is validated). Options the model-update work adds
-     * to JobConfig on its own branch are accepted by name until that work is merged; after it, they are validated
-     * like the rest.
-     */
+    /** Parses job arguments with {@link JobConfig}, so every key must be a declared option and every value valid. */
     private static JobConfig jobConfig(List<Object> args) {
         List<String> known = new ArrayList<>();
         for (int i = 0; i < args.size(); i += 2) {
@@ -539,12 +533,9 @@ class DeploymentFilesTest {
             assertThat(key).as("job argument %d of %s", i, args).startsWith("--");
             assertThat(i + 1).as("value of %s", key).isLessThan(args.size());
             String k = key.substring(2);
-            if (declared(k) || k.startsWith(JobConfig.KAFKA_PREFIX)) {
-                known.add(key);
-                known.add(String.valueOf(args.get(i + 1)));
-            } else {
-                assertThat(PENDING_OPTIONS).as("job option %s: neither a JobConfig option nor a pending one", k).containsKey(k);
-            }
+            assertThat(declared(k) || k.startsWith(JobConfig.KAFKA_PREFIX)).as("job option %s is a JobConfig option", k).isTrue();
+            known.add(key);
+            known.add(String.valueOf(args.get(i + 1)));
         }
         return JobConfig.fromArgs(known.toArray(String[]::new));
     }
@@ -554,16 +545,16 @@ class DeploymentFilesTest {
     }
 
     /** The value of {@code key} in the arguments, as the job would see it (its default when not given). */
-    private static String pendingOrDeclared(JobConfig job, List<Object> args, String key) {
+    private static String valueIn(JobConfig job, List<Object> args, String key) {
         int i = args.indexOf("--" + key);
         if (i >= 0) return String.valueOf(args.get(i + 1));
-        return declared(key) ? job.raw().get(key) : PENDING_OPTIONS.get(key);
+        return job.raw().get(key);
     }
 
-    /** The default of a job option, or the agreed default of one the model-update work adds. */
+    /** The declared default of a job option. */
     private static String defaultOf(String key) {
         return JobConfig.OPTIONS.stream().filter(o -> o.key().equals(key)).map(Option::defaultValue).findFirst()
-                .orElseGet(() -> PENDING_OPTIONS.get(key));
+                .orElseThrow(() -> new AssertionError("no job option " + key));
     }
 
     private static String modelUpdatesTopic() {
