@@ -89,6 +89,18 @@ public final class MetricNames {
     /** Label key of {@link #DEAD_LETTERS}: a {@link io.wrnstream.jobs.format.RecordFormatException.Reason} name. */
     public static final String REASON = "reason";
 
+    // ---- model publisher (streaming model updates; see PublishMetrics) ----
+    /** Counter: model files written to the model store and announced on the model-update topic. */
+    public static final String MODEL_PUBLISHES = "modelPublishes";
+    /** Counter: model publications that failed (the job retries or fails over). */
+    public static final String MODEL_PUBLISH_FAILURES = "modelPublishFailures";
+    /** Histogram (ms): time to write, checksum and announce one model file. */
+    public static final String MODEL_PUBLISH_TIME_MS = "modelPublishTimeMs";
+    /** Gauge: model version of the last publication. */
+    public static final String PUBLISHED_MODEL_VERSION = "publishedModelVersion";
+    /** Gauge (bytes): size of the last published model file. */
+    public static final String PUBLISHED_MODEL_BYTES = "publishedModelBytes";
+
     /** Prometheus name of a plain wrn-stream metric, e.g. {@code flink_taskmanager_job_task_operator_wrn_trainLoss}. */
     public static String prometheus(String name) {
         return PREFIX + name;

@@ -125,9 +125,4 @@ public final class TrainerMetrics {
         checkpointSyncMillis = syncMillis;
         checkpointStateBytes = stateBytes;
     }
-
-    /** The smoothed training loss (NaN before the first finite step). */
-    public double smoothedLoss() {
-        return smoothedLoss;
-    }
 }
