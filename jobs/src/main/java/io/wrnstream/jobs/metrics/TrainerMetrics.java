@@ -16,9 +16,9 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * writes, a counter increment and one histogram sample per step.
  *
  * <pre>{@code
- * TrainerMetrics m = TrainerMetrics.register(getMetricGroup(), config.optim().learningRateAt(0));
- * StepResult r = engine.trainStep(batch);
- * m.onStep(r, nanos, epochs);
+ * TrainerMetrics m = TrainerMetrics.register(getMetricGroup(), engine.step(), engine.imagesSeen(), epochs, lr, snapshotVersion);
+ * StepResult r = engine.trainStep(batch);          // took nanos
+ * m.onStep(r, nanos, optim.epochOf(r.imagesSeen()));
  * }</pre>
  */
 public final class TrainerMetrics {

@@ -102,6 +102,7 @@ class MetricsITCase {
                         && s.max(FLINK_COMPLETED_CHECKPOINTS) >= 1 && deadLetters(s, Reason.LABEL_OUT_OF_RANGE) >= 1
                         && s.names().containsAll(queried);
                 if (ready || System.nanoTime() > deadline) break;
+                assertThat(job.getJobStatus().get().isGloballyTerminalState()).as("the job ended before its metrics were complete").isFalse();
                 // Polling an HTTP endpoint: the job offers nothing to wait on for "metrics reported".
                 TimeUnit.MILLISECONDS.sleep(250);
             }
