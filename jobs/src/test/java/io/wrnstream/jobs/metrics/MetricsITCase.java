@@ -106,7 +106,7 @@ class MetricsITCase {
                 // Polling an HTTP endpoint: the job offers nothing to wait on for "metrics reported".
                 TimeUnit.MILLISECONDS.sleep(250);
             }
-            LOG.info("metrics complete after {} s", String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+            LOG.info("metrics complete after {} s; exported: {}", String.format("%.1f", (System.nanoTime() - t0) / 1e9), s.names());
 
             Set<String> missing = new TreeSet<>(queried);
             missing.removeAll(s.names());
@@ -155,7 +155,8 @@ class MetricsITCase {
             assertThat(s.max(FLINK_RESTARTS)).isZero();
             assertThat(s.max(FLINK_LAST_CHECKPOINT_DURATION)).isGreaterThanOrEqualTo(0);
             assertThat(s.max(FLINK_LAST_CHECKPOINT_SIZE)).isPositive();
-            assertThat(s.max(FLINK_FAILED_CHECKPOINTS)).isZero();
+            // Triggers refused while tasks are still deploying count as failed checkpoints, so only completed ones are pinned.
+            assertThat(s.max(FLINK_COMPLETED_CHECKPOINTS)).isGreaterThanOrEqualTo(1);
             assertThat(s.max(FLINK_BACKPRESSURED)).isBetween(0.0, 1000.0);
             assertThat(s.of(FLINK_PENDING_RECORDS)).isNotEmpty();
             assertThat(s.of(FLINK_KAFKA_RECORDS_LAG_MAX)).isNotEmpty();
@@ -190,12 +191,12 @@ class MetricsITCase {
                 Map.entry("topic.train", p + ".train"), Map.entry("topic.test", p + ".test"),
                 Map.entry("topic.results", p + ".results"), Map.entry("topic.dead-letter", p + ".dlq"),
                 Map.entry("group-id", p + "-trainer"), Map.entry("results.transactional-id-prefix", p + "-results"),
-                Map.entry("model", "wrn-10-1"), Map.entry("batch-size", "16"), Map.entry("snapshot.steps", "4"),
+                Map.entry("model", "wrn-10-1"), Map.entry("batch-size", "16"), Map.entry("snapshot.steps", "2"),
                 Map.entry("eval.limit", String.valueOf(HELD_OUT)), Map.entry("eval.batch-size", "64"),
                 Map.entry("optim.epoch-size", String.valueOf(TRAIN_IMAGES)), Map.entry("checkpoint.interval", "500ms"),
                 Map.entry("checkpoint.dir", dir.resolve("checkpoints").toUri().toString()), Map.entry("state.backend", "hashmap"),
                 Map.entry("source.bounded", "false"), Map.entry("source.start", "earliest"), Map.entry("parallelism", "2"),
-                Map.entry("progress.steps", "4"), Map.entry("model.output", dir.resolve("final.model").toString()),
+                Map.entry("progress.steps", "1"), Map.entry("model.output", dir.resolve("final.model").toString()),
                 Map.entry("metrics.prometheus.port", String.valueOf(port))));
     }
 
