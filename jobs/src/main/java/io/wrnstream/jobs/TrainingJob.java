@@ -95,9 +95,15 @@ public final class TrainingJob {
         return config;
     }
 
+    /** Name of the Prometheus reporter in the Flink configuration ({@code metrics.reporter.prom.*}). */
+    public static final String PROMETHEUS_REPORTER = "prom";
+
     /**
      * The Flink settings the job needs: exactly-once, unaligned checkpoints every {@code checkpoint.interval} to
      * {@code checkpoint.dir}, retained on cancellation, the chosen state backend, and generic (Kryo) types turned off.
+     * Unless {@code metrics.prometheus.port} is 0 it also configures Flink's Prometheus reporter on that port (range),
+     * which takes effect where this configuration starts the cluster (embedded demo, local runs, MiniCluster tests);
+     * a standalone or Kubernetes cluster reads its reporters from its own Flink configuration instead.
      */
     public static Configuration flinkConfiguration(JobConfig c) {
         Configuration f = new Configuration();
@@ -109,6 +115,13 @@ public final class TrainingJob {
         f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.get(JobConfig.CHECKPOINT_DIR));
         f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
         f.set(PipelineOptions.GENERIC_TYPES, false);
+        String port = c.get(JobConfig.PROMETHEUS_PORT);
+        if (!port.equals("0")) {
+            // One reporter per MiniCluster: its JobManager and TaskManagers share one metric registry, hence one port.
+            String prefix = "metrics.reporter." + PROMETHEUS_REPORTER + ".";
+            f.setString(prefix + "factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
+            f.setString(prefix + "port", port);
+        }
         return f;
     }
 

@@ -148,6 +148,9 @@ public final class JobConfig implements Serializable {
     public static final Option<String> TRANSACTIONAL_ID_PREFIX = declare("results.transactional-id-prefix", "wrn-results",
             "Transactional id prefix of the exactly-once results sink (unique per job on a cluster)",
             v -> topicLike("results.transactional-id-prefix", v));
+    public static final Option<String> PROMETHEUS_PORT = declare("metrics.prometheus.port", "9249-9259",
+            "Port or range of the Prometheus reporter of an embedded/local Flink (0 = off); a cluster uses its own "
+                    + "metrics.reporter.prom.* settings", JobConfig::portRange);
     public static final Option<Boolean> FAIL_AFTER_CHECKPOINT = declare("debug.fail-after-checkpoint", "false",
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint",
             v -> bool("debug.fail-after-checkpoint", v));
@@ -394,6 +397,18 @@ public final class JobConfig implements Serializable {
 
     private static IllegalArgumentException invalid(String key, String v, String allowed) {
         return new IllegalArgumentException("Invalid value '" + v + "' for " + key + ": must be " + allowed);
+    }
+
+    /** {@code 0}, a port in [1, 65535] or a range {@code low-high} of such ports with low <= high. */
+    static String portRange(String v) {
+        String allowed = "0 (off), a port in [1, 65535] or a range low-high such as 9249-9259";
+        Matcher m = Pattern.compile("(\\d{1,5})(?:-(\\d{1,5}))?").matcher(v.strip());
+        if (!m.matches()) throw invalid("metrics.prometheus.port", v, allowed);
+        int low = Integer.parseInt(m.group(1));
+        int high = m.group(2) == null ? low : Integer.parseInt(m.group(2));
+        if (low == 0 && m.group(2) == null) return "0";
+        if (low < 1 || high > 65535 || low > high) throw invalid("metrics.prometheus.port", v, allowed);
+        return v.strip();
     }
 
     static String nonEmpty(String key, String v, String allowed) {

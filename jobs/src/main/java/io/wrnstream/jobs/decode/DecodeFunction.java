@@ -4,11 +4,9 @@ import io.wrnstream.jobs.format.ImageRecord;
 import io.wrnstream.jobs.format.ImageRecordSerde;
 import io.wrnstream.jobs.format.RecordFormatException;
 import io.wrnstream.jobs.format.RecordFormatException.Reason;
+import io.wrnstream.jobs.metrics.DeadLetterMetrics;
 import io.wrnstream.model.data.Sample;
-import java.util.EnumMap;
-import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -16,7 +14,7 @@ import org.apache.flink.util.OutputTag;
 /**
  * Decodes and validates training records: Kafka value -> {@link LabelledImage}. A record that is empty, not an image
  * record, of an unknown format version, undecodable, of another shape than the job trains on, or labelled outside
- * the classes goes to {@link #DEAD_LETTERS} with its reason, and bumps the counter {@code deadLetters.<REASON>};
+ * the classes goes to {@link #DEAD_LETTERS} with its reason, and counts it in {@link DeadLetterMetrics} by reason;
  * the job never fails on data.
  */
 public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledImage> {
@@ -30,8 +28,7 @@ public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledIm
     private final int height;
     private final int width;
     private transient ImageRecordSerde serde;
-    private transient Map<Reason, Counter> counters;
-    private transient Counter decoded;
+    private transient DeadLetterMetrics metrics;
 
     /** Accepts images of shape {@code channels x height x width} with labels in {@code [0, classes)}. */
     public DecodeFunction(int classes, int channels, int height, int width) {
@@ -44,9 +41,7 @@ public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledIm
     @Override
     public void open(OpenContext ctx) {
         serde = new ImageRecordSerde(classes);
-        counters = new EnumMap<>(Reason.class);
-        for (Reason r : Reason.values()) counters.put(r, getRuntimeContext().getMetricGroup().counter("deadLetters." + r.name()));
-        decoded = getRuntimeContext().getMetricGroup().counter("decodedImages");
+        metrics = DeadLetterMetrics.register(getRuntimeContext().getMetricGroup());
     }
 
     @Override
@@ -58,10 +53,10 @@ public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledIm
                 throw new RecordFormatException(Reason.BAD_SHAPE, "Image " + s.id() + " is " + s.channels() + "x" + s.height() + "x"
                         + s.width() + " but the job trains on " + channels + "x" + height + "x" + width + " (input.shape)");
             }
-            decoded.inc();
+            metrics.decoded();
             out.collect(LabelledImage.of(s, record.epoch()));
         } catch (RecordFormatException e) {
-            counters.get(e.reason()).inc();
+            metrics.deadLetter(e.reason());
             ctx.output(DEAD_LETTERS, new DeadLetter(in.key(), in.value(), e.reason().name(), e.getMessage(), in.topic(),
                     in.partition(), in.offset()));
         }

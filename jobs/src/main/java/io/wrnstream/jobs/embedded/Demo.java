@@ -86,6 +86,10 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--web-ui-port", defaultValue = "8081", description = "Port of the Flink web UI (default: ${DEFAULT-VALUE}).")
     int webUiPort;
 
+    @Option(names = "--prometheus-port", defaultValue = "9249-9259",
+            description = "Port or range of the Prometheus metrics endpoint, 0 = off (default: ${DEFAULT-VALUE}).")
+    String prometheusPort;
+
     private final PrintStream human = System.err;
     private final PrintStream json = System.out;
 
@@ -143,6 +147,7 @@ public final class Demo implements Callable<Integer> {
             m.put("checkpoint.interval", "10s");
             m.put("checkpoint.dir", outDir.resolve("checkpoints").toUri().toString());
             m.put("model.output", outDir.resolve("final.wrnmodel").toString());
+            m.put("metrics.prometheus.port", prometheusPort);
             JobConfig config = JobConfig.of(m);
             config.logLines().forEach(l -> human.println("demo: config " + l));
 
@@ -153,6 +158,10 @@ public final class Demo implements Callable<Integer> {
                     KafkaIo.deadLetterSink(config), KafkaIo.eventSink(config, "demo.events"), KafkaIo.modelUpdateSink(config)));
             JobClient client = env.executeAsync("wrn-stream demo: " + model);
             human.println("demo: Flink web UI at http://localhost:" + webUiPort + " (job " + client.getJobID() + ")");
+            if (!config.get(JobConfig.PROMETHEUS_PORT).equals("0")) {
+                human.println("demo: Prometheus metrics at http://localhost:" + config.get(JobConfig.PROMETHEUS_PORT).split("-")[0]
+                        + "/metrics (the first free port of " + config.get(JobConfig.PROMETHEUS_PORT) + ")");
+            }
             CompletableFuture<JobExecutionResult> done = client.getJobExecutionResult();
             boolean trainedAndEvaluated = follow(kafka, done);
             String savepoint = null;

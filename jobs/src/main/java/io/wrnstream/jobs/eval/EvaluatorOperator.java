@@ -1,6 +1,7 @@
 package io.wrnstream.jobs.eval;
 
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.metrics.EvaluatorMetrics;
 import io.wrnstream.jobs.train.ModelSnapshot;
 import io.wrnstream.jobs.train.ModelSnapshotSerializer;
 import io.wrnstream.model.engine.Engines;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Evaluates model snapshots on the held-out set in inference mode, on its own thread so that neither the trainer nor
  * this task's checkpoints wait for an evaluation. At most one evaluation runs; of the snapshots that arrive meanwhile
- * only the newest is kept (the others are counted as {@code droppedSnapshots}). Finished evaluations are emitted from
+ * only the newest is kept (the others are counted as {@code droppedSnapshots}). The latest test error and loss are
+ * gauges (see {@link EvaluatorMetrics}). Finished evaluations are emitted from
  * the task thread (a 100 ms processing-time poll, and at end of input, where everything still queued is evaluated).
  *
  * <p>The running and waiting snapshots are kept in operator state (versioned bytes, see {@link ModelSnapshotSerializer})
@@ -48,6 +50,7 @@ public final class EvaluatorOperator extends AbstractStreamOperator<Evaluation>
     private transient ModelSnapshot waiting;
     private transient long dropped;
     private transient boolean ended;
+    private transient EvaluatorMetrics metrics;
 
     /** An evaluator of the held-out set {@code config} names. */
     public EvaluatorOperator(JobConfig config) {
@@ -71,8 +74,7 @@ public final class EvaluatorOperator extends AbstractStreamOperator<Evaluation>
             t.setDaemon(true);
             return t;
         });
-        getMetricGroup().gauge("droppedSnapshots", () -> dropped);
-        getMetricGroup().gauge("heldOutImages", () -> heldOut == null ? 0 : heldOut.images());
+        metrics = EvaluatorMetrics.register(getMetricGroup(), () -> dropped, () -> heldOut == null ? 0 : heldOut.images());
         for (ModelSnapshot s : restored) offer(s);
         restored = null;
         schedulePoll();
@@ -122,6 +124,7 @@ public final class EvaluatorOperator extends AbstractStreamOperator<Evaluation>
     private void drain(boolean block) throws Exception {
         while (result != null && (block || result.isDone())) {
             Evaluation e = result.get();
+            metrics.onEvaluation(e.modelVersion(), e.imagesSeen(), e.testError(), e.testLoss(), e.evalMs());
             output.collect(new StreamRecord<>(e));
             running = null;
             result = null;

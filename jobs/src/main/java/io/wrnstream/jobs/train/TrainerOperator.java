@@ -2,6 +2,7 @@ package io.wrnstream.jobs.train;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.metrics.TrainerMetrics;
 import io.wrnstream.jobs.update.ModelCandidate;
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
@@ -43,6 +44,9 @@ import org.slf4j.LoggerFactory;
  * The synchronous part is the engine's in-memory copy plus the serialisation; the state backend writes the bytes
  * asynchronously. The pause is logged and exposed as the gauge {@code checkpointSyncMillis}.
  *
+ * <p><b>Metrics.</b> Loss, accuracy, learning rate, images/s, step time, model version, snapshot and non-finite step
+ * counts: see {@link TrainerMetrics}.
+ *
  * <p><b>Bounds.</b> When {@code max-images} or {@code max-time} is reached, or the input ends, the trainer trains the
  * last partial batch, emits a final snapshot, writes the final model to {@code model.output} and ignores further input.
  */
@@ -80,8 +84,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient long lastStepEventNanos;
     private transient long lastStepEventImages;
     private transient long skipped;
-    private transient volatile double lastCheckpointSyncMillis;
-    private transient volatile long lastStateBytes;
+    private transient TrainerMetrics metrics;
     private transient StepResult lastStep;
     private transient long lastOfferedStep;
     private transient int checkpointsSinceOffer;
@@ -131,10 +134,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         lastSnapshotNanos = System.nanoTime();
         lastStepEventNanos = System.nanoTime();
         lastStepEventImages = engine.imagesSeen();
-        getMetricGroup().gauge("step", () -> engine == null ? 0L : engine.step());
-        getMetricGroup().gauge("imagesSeen", () -> engine == null ? 0L : engine.imagesSeen());
-        getMetricGroup().gauge("checkpointSyncMillis", () -> lastCheckpointSyncMillis);
-        getMetricGroup().gauge("checkpointStateBytes", () -> lastStateBytes);
+        metrics = TrainerMetrics.register(getMetricGroup(), engine.step(), engine.imagesSeen(), train.optim().epochOf(engine.imagesSeen()),
+                train.optim().learningRateAt(engine.imagesSeen()), snapshotVersion);
     }
 
     private void logDevice() {
@@ -185,7 +186,9 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         pending.clear();
         long t0 = System.nanoTime();
         lastStep = engine.trainStep(new Batch(x, labels, w.channels(), w.height(), w.width()));
-        trainingNanos += System.nanoTime() - t0;
+        long nanos = System.nanoTime() - t0;
+        trainingNanos += nanos;
+        metrics.onStep(lastStep, nanos, train.optim().epochOf(lastStep.imagesSeen()));
         if (lastStep.step() % config.get(JobConfig.PROGRESS_STEPS) == 0) {
             TrainerEvent e = event(TrainerEvent.Kind.STEP, -1, 0);
             LOG.info("step {} images {} loss {} acc {} lr {} ({} images/s)", e.step(), e.imagesSeen(), String.format("%.4f", e.loss()),
@@ -213,11 +216,13 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     }
 
     private void emitSnapshot() {
+        long t0 = System.nanoTime();
         snapshotVersion++;
         lastSnapshotStep = engine.step();
-        lastSnapshotNanos = System.nanoTime();
+        lastSnapshotNanos = t0;
         output.collect(SNAPSHOTS, new StreamRecord<>(new ModelSnapshot(snapshotVersion, engine.step(), engine.imagesSeen(),
                 train.optim().epochOf(engine.imagesSeen()), System.currentTimeMillis(), engine.snapshot())));
+        metrics.onSnapshot(snapshotVersion, System.nanoTime() - t0);
     }
 
     private void finishTraining() throws Exception {
@@ -268,12 +273,12 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         byte[] bytes = TrainerStateSerializer.serialize(new TrainerState(context.getCheckpointId(), engineBytes, engine.step(),
                 engine.imagesSeen(), snapshotVersion, lastSnapshotStep, trainingNanos, finished, pending));
         state.update(List.of(bytes));
-        lastCheckpointSyncMillis = (System.nanoTime() - t0) / 1e6 + (prepared ? preparedMillis : 0);
-        lastStateBytes = bytes.length;
+        double syncMillis = (System.nanoTime() - t0) / 1e6 + (prepared ? preparedMillis : 0);
+        metrics.onCheckpoint(syncMillis, bytes.length);
         preparedEngine = null;
         preparedCheckpointId = -1;
         LOG.info("Checkpoint {}: trainer state {} bytes at step {} ({} pending images), synchronous pause {} ms", context.getCheckpointId(),
-                bytes.length, engine.step(), pending.size(), String.format("%.2f", lastCheckpointSyncMillis));
+                bytes.length, engine.step(), pending.size(), String.format("%.2f", syncMillis));
     }
 
     @Override

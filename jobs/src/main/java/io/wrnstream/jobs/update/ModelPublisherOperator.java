@@ -2,6 +2,7 @@ package io.wrnstream.jobs.update;
 
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.eval.Evaluation;
+import io.wrnstream.jobs.metrics.PublishMetrics;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.io.ModelFile;
 import java.io.ByteArrayInputStream;
@@ -50,6 +51,7 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
     private final JobConfig config;
     private transient ListState<byte[]> state;
     private transient ModelStore store;
+    private transient PublishMetrics metrics;
     private transient TrainConfig trainConfig;
     private transient long version;
     private transient long lastStep;
@@ -85,9 +87,7 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
         super.open();
         store = new ModelStore(config.get(JobConfig.MODEL_STORE));
         trainConfig = config.trainConfig();
-        getMetricGroup().gauge("modelVersion", () -> version);
-        getMetricGroup().gauge("modelUpdatesPublished", () -> published);
-        getMetricGroup().gauge("modelPublishMillis", () -> lastPublishMillis);
+        metrics = PublishMetrics.register(getMetricGroup());
     }
 
     @Override
@@ -100,7 +100,13 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
         long t0 = System.nanoTime();
         long v = version + 1;
         byte[] file = ModelFile.toBytes(ModelFile.provenance(trainConfig, c.step(), c.imagesSeen(), c.engine()), c.engine());
-        ModelStore.Written w = store.write(config.modelId(), v, c.checkpointId(), c.step(), file);
+        ModelStore.Written w;
+        try {
+            w = store.write(config.modelId(), v, c.checkpointId(), c.step(), file);
+        } catch (RuntimeException e) {
+            metrics.onFailure();
+            throw e;
+        }
         ModelUpdate u = new ModelUpdate(config.modelId(), v, c.step(), c.imagesSeen(), c.epochs(), testError, testErrorStep, w.location(),
                 w.sha256(), w.size(), c.checkpointId(), System.currentTimeMillis());
         output.collect(new StreamRecord<>(u));
@@ -108,6 +114,7 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
         lastStep = c.step();
         published++;
         lastPublishMillis = (System.nanoTime() - t0) / 1e6;
+        metrics.onPublish(v, w.size(), System.nanoTime() - t0);
         LOG.info("Model v{} (step {}, checkpoint {}) written to {} ({} bytes) in {} ms; update pending until its checkpoint completes", v,
                 c.step(), c.checkpointId(), w.location(), w.size(), String.format("%.1f", lastPublishMillis));
         if (failOnNextPublish) {

@@ -117,4 +117,16 @@ class JobConfigTest {
         assertThat(back.wrn()).isEqualTo(c.wrn());
         assertThat(back.kafkaProperties()).containsEntry("acks", "all");
     }
+    @Test
+    void prometheusPortIsOffAPortOrARange() {
+        assertThat(JobConfig.fromArgs("--metrics.prometheus.port", "0").get(JobConfig.PROMETHEUS_PORT)).isEqualTo("0");
+        assertThat(JobConfig.fromArgs("--metrics.prometheus.port", "9250").get(JobConfig.PROMETHEUS_PORT)).isEqualTo("9250");
+        assertThat(JobConfig.defaults().get(JobConfig.PROMETHEUS_PORT)).isEqualTo("9249-9259");
+        for (String bad : new String[] {"9260-9250", "70000", "0-10", "http", ""}) {
+            assertThatThrownBy(() -> JobConfig.fromArgs("--metrics.prometheus.port", bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Invalid value '" + bad + "' for metrics.prometheus.port: must be 0 (off), a port in [1, 65535] "
+                            + "or a range low-high such as 9249-9259");
+        }
+    }
 }
