@@ -151,6 +151,12 @@ public final class LibtorchEngine implements TrainingEngine {
         this.denseB = new TensorOptional(byName.get("output_b"));
     }
 
+    /** Loads the natives (safely, see {@code TorchNatives}) and sets libtorch's intra-op thread count, process-wide. */
+    public static void setThreads(int threads) {
+        TorchNatives.load();
+        torch.set_num_threads(threads);
+    }
+
     /** A fresh engine, weights initialised from {@code config.seed()}. */
     public static LibtorchEngine create(TrainConfig config) {
         TorchNatives.load();

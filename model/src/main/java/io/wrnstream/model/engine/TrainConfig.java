@@ -29,21 +29,30 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
             throw new IllegalArgumentException("Invalid value " + batchSize + " for train.batch-size: must be >= 1 (paper: 128)");
         }
         engine = engine == null ? "dl4j" : engine;
-        if (!ENGINES.contains(engine)) {
-            throw new IllegalArgumentException("Invalid value '" + engine + "' for engine: must be one of " + ENGINES);
-        }
         precision = precision == null ? "fp32" : precision;
-        java.util.List<String> precisions = precisions(engine);
-        if (!precisions.contains(precision)) {
-            throw new IllegalArgumentException("Invalid value '" + precision + "' for precision: must be one of " + precisions
-                    + " with engine " + engine);
-        }
+        checkEngine(engine, precision);
         data = data == null ? "" : data;
     }
 
     /** The paper's recipe (batch 128, seed 42) for the given model. */
     public static TrainConfig paper(WrnConfig wrn) {
         return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, 42L, "dl4j", "fp32", "");
+    }
+
+    /**
+     * Checks an engine name and a precision for it.
+     *
+     * @throws IllegalArgumentException naming the setting, the bad value and what is allowed
+     */
+    public static void checkEngine(String engine, String precision) {
+        if (!ENGINES.contains(engine)) {
+            throw new IllegalArgumentException("Invalid value '" + engine + "' for engine: must be one of " + ENGINES);
+        }
+        java.util.List<String> precisions = precisions(engine);
+        if (!precisions.contains(precision)) {
+            throw new IllegalArgumentException("Invalid value '" + precision + "' for precision: must be one of " + precisions
+                    + " with engine " + engine);
+        }
     }
 
     /** The precisions {@code engine} trains in: DL4J fp32 only (it refuses bf16 training on CPU), libtorch fp32 and bf16. */
