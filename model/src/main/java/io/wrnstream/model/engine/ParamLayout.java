@@ -11,15 +11,15 @@ import java.util.List;
  * existed. Every engine reads and writes this layout, so a model trained by one engine can be served or continued
  * by the other.
  *
- * <p>Entries in order, one per array ({@code ParamLayoutTest} pins the order against DL4J's {@code paramTable()}):
+ * <p>Entries in order, one per array ({@code ParamLayoutTest} pins it against DL4J: the graph's topological order, not {@code paramTable()}'s):
  * <pre>
  * stem.conv_W                      conv [out, in, 3, 3], row-major (the same in PyTorch)
  * per block (g1.b0, g1.b1, ..., g3.b{n-1}):
  *   bn1_gamma, bn1_beta, bn1_mean, bn1_log10stdev     [in] each
  *   conv1_W                        [out, in, 3, 3]
+ *   shortcut_W (projection blocks) [out, in, 1, 1]
  *   bn2_gamma, bn2_beta, bn2_mean, bn2_log10stdev     [out] each
  *   conv2_W                        [out, out, 3, 3]
- *   shortcut_W (projection blocks) [out, in, 1, 1]
  * head.bn_gamma, _beta, _mean, _log10stdev            [64k]
  * output_W                         [classes, 64k] as PyTorch's Linear.weight: DL4J keeps [64k, classes] in column-major order, the same floats
  * output_b                         [classes]
@@ -115,9 +115,10 @@ public final class ParamLayout {
                 int stride = k == 0 && g > 1 ? 2 : 1;
                 b.bn(block + ".bn1", in);
                 b.conv(block + ".conv1", out, in, 3);
+                // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
+                if (in != out || stride != 1) b.conv(block + ".shortcut", out, in, 1);
                 b.bn(block + ".bn2", out);
                 b.conv(block + ".conv2", out, out, 3);
-                if (in != out || stride != 1) b.conv(block + ".shortcut", out, in, 1);
                 in = out;
             }
         }
