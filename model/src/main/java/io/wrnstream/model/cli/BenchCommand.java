@@ -19,8 +19,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bench}: times forward+backward+update steps of a WRN on random data after warm-up. Prints a table and, as
- * its last line, one JSON object. Whether the CPU fast path is on is fixed when ND4J loads, so compare on and off in
+ * {@code bench}: times forward+backward+update steps of a WRN on random data after warm-up, on either engine
+ * ({@code --engine dl4j|libtorch}, {@code --precision fp32|bf16}). Prints a table and, as its last line, one JSON object. Whether the CPU fast path is on is fixed when ND4J loads, so compare on and off in
  * two runs ({@code --fast-path off}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
@@ -45,6 +45,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--fast-path", defaultValue = "on", description = "CPU fast path (oneDNN + DL4J helpers): on or off. Default: ${DEFAULT-VALUE}.")
     String fastPath;
 
+    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch. Default: ${DEFAULT-VALUE}.")
+    String engine;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16 (libtorch only: autocast, fp32 master weights). Default: ${DEFAULT-VALUE}.")
+    String precision;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -60,10 +66,11 @@ public final class BenchCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("Invalid value '" + fastPath + "' for --fast-path: must be on or off");
         };
         WrnConfig wrn = WrnConfig.parse(model);
+        // validates engine and precision (messages name the setting) before any native library loads
+        TrainConfig config = TrainConfig.paper(wrn).withBatchSize(batch).withSeed(seed).withEngine(engine, precision);
         int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        EngineRuntime.init(on, usedThreads);
+        EngineRuntime.init(engine, on, usedThreads);
 
-        TrainConfig config = TrainConfig.paper(wrn).withBatchSize(batch).withSeed(seed);
         Batch data = randomBatch(wrn, batch, seed);
         double[] ms = new double[steps];
         try (TrainingEngine engine = Engines.create(config)) {
@@ -83,25 +90,28 @@ public final class BenchCommand implements Callable<Integer> {
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double p50 = percentile(sorted, 50), p90 = percentile(sorted, 90);
-        CpuFastPath.Status status = CpuFastPath.status();
+        boolean dl4j = "dl4j".equals(engine);
+        boolean onednn = dl4j && CpuFastPath.status().helperActive();
 
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", wrn.name());
         out.put("batch", batch);
+        out.put("engine", engine);
+        out.put("precision", precision);
         out.put("images_per_sec", round(batch / (p50 / 1000.0)));
         out.put("step_ms_p50", round(p50));
         out.put("step_ms_p90", round(p90));
         out.put("steps", steps);
         out.put("peak_rss_mb", peakRssMb());
         out.put("threads", usedThreads);
-        out.put("onednn", status.helperActive());
-        out.put("fast_path", on);
+        out.put("onednn", onednn);
+        out.put("fast_path", dl4j && on);
         out.put("params", wrn.trainableParameters());
 
-        System.out.printf(Locale.ROOT, "%-10s %6s %8s %12s %10s %10s %12s %8s%n",
-                "model", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
-        System.out.printf(Locale.ROOT, "%-10s %6d %8d %12.1f %10.1f %10.1f %12d %8s%n",
-                wrn.name(), batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), status.helperActive());
+        System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6s %8s %12s %10s %10s %12s %8s%n",
+                "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
+        System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6d %8d %12.1f %10.1f %10.1f %12d %8s%n",
+                wrn.name(), engine, precision, batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), onednn);
         System.out.println(Json.line(out));
         return 0;
     }

@@ -68,6 +68,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", defaultValue = "0", description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
     double dropout;
 
+    @Option(names = "--engine", description = "Numeric engine: dl4j or libtorch (default: dl4j, or the --resume model's; either engine continues the other's model).")
+    String engine;
+
+    @Option(names = "--precision", description = "fp32, or bf16 (libtorch only: autocast, fp32 master weights). Default: fp32, or the --resume model's.")
+    String precision;
+
     @Option(names = "--seed", defaultValue = "42", description = "Seed for weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -95,7 +101,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
-        EngineRuntime.init(true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        ModelFile.Loaded resumed = resume == null ? null : ModelFile.load(resume);
+        // --engine/--precision when given, else the resumed model's, else dl4j fp32
+        String engineName = engine != null ? engine : resumed != null ? resumed.provenance().config().engine() : "dl4j";
+        String precisionName = precision != null ? precision : engine == null && resumed != null
+                ? resumed.provenance().config().precision() : "fp32";
+        TrainConfig.checkEngine(engineName, precisionName);
+        EngineRuntime.init(engineName, true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
         ReadOptions trainOpts = limit > 0 ? ReadOptions.defaults().withLimit(limit) : ReadOptions.defaults();
         ReadOptions testOpts = evalLimit > 0 ? ReadOptions.defaults().withLimit(evalLimit) : ReadOptions.defaults();
         System.err.println("Reading " + data + " ...");
@@ -110,7 +122,7 @@ public final class TrainCommand implements Callable<Integer> {
         double[] milestones = {0.3 * scheduleEpochs, 0.6 * scheduleEpochs, 0.8 * scheduleEpochs};
         OptimConfig optim = new OptimConfig(lr, OptimConfig.PAPER_MOMENTUM, true, OptimConfig.PAPER_WEIGHT_DECAY, true,
                 Schedule.valueOf(schedule.toUpperCase(Locale.ROOT)), milestones, OptimConfig.PAPER_GAMMA, scheduleEpochs, epochSize);
-        TrainConfig config = new TrainConfig(wrn, optim, batchSize, seed, "dl4j", "fp32", train.description());
+        TrainConfig config = new TrainConfig(wrn, optim, batchSize, seed, engineName, precisionName, train.description());
         Normalization norm = train.channels() == 3 ? Normalization.CIFAR10 : Normalization.compute(train.samples());
         Augmenter augmenter = new Augmenter(AugmentConfig.paper(), norm);
 
@@ -118,7 +130,8 @@ public final class TrainCommand implements Callable<Integer> {
         long evalInterval = evalEvery != null ? evalEvery : epochSize;
         System.err.println("Config: " + config);
 
-        try (TrainingEngine engine = resume != null ? ModelFile.load(resume).engine() : Engines.create(config);
+        try (TrainingEngine engine = resumed != null
+                ? Engines.restore(resumed.snapshot(), engineName, precisionName) : Engines.create(config);
              BufferedWriter metrics = metricsOut == null ? null : Files.newBufferedWriter(metricsOut,
                      StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
             long startImages = engine.imagesSeen();

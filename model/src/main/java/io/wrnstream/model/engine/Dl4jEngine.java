@@ -169,24 +169,10 @@ public final class Dl4jEngine implements TrainingEngine {
     @Override
     public EvalResult evaluate(Iterator<Batch> batches) {
         checkOpen();
-        int classes = config.wrn().classes();
-        long[][] confusion = new long[classes][classes];
-        long images = 0, wrong = 0;
-        double lossSum = 0;
-        while (batches.hasNext()) {
-            Batch b = batches.next();
+        return Evaluations.evaluate(batches, config.wrn().classes(), b -> {
             checkShape(b);
-            float[][] probs = probabilities(b);
-            for (int i = 0; i < probs.length; i++) {
-                int label = b.labels()[i];
-                int predicted = argmax(probs[i]);
-                confusion[label][predicted]++;
-                if (predicted != label) wrong++;
-                lossSum += -Math.log(Math.max(probs[i][label], Float.MIN_NORMAL));
-            }
-            images += probs.length;
-        }
-        return new EvalResult(images, images == 0 ? 0 : (double) wrong / images, images == 0 ? 0 : lossSum / images, confusion);
+            return probabilities(b);
+        });
     }
 
     @Override

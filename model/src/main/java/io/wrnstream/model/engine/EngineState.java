@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
- * An in-memory copy of a training engine's complete state, taken cheaply by {@code Dl4jEngine#snapshotState()} so
+ * An in-memory copy of a training engine's complete state, taken cheaply by {@code snapshotState()} of either engine so
  * that the (slower) byte encoding can happen later or on another thread.
  *
  * <p>Byte layout of {@link #toBytes()}, big-endian, format version {@value #FORMAT_VERSION}:
@@ -28,7 +28,9 @@ import java.util.Objects;
  *           4*n float32 values, n = product of the shape, row-major
  * </pre>
  * {@code params} is the network's flat parameter vector in DL4J's order (BatchNorm running statistics included),
- * {@code updater} the flat optimiser state (the momentum buffer; empty for plain SGD). No Java serialization.
+ * {@code updater} the flat optimiser state (DL4J's Nesterov velocity; empty for plain SGD): the canonical layout
+ * documented in {@link ParamLayout}, which both engines read and write, so the config's engine only says which one
+ * wrote it. No Java serialization.
  *
  * @param config the configuration the engine was built from
  * @param step steps taken

@@ -14,9 +14,21 @@ class TrainConfigTest {
         assertThatThrownBy(() -> PAPER.withBatchSize(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Invalid value 0 for train.batch-size: must be >= 1 (paper: 128)");
         assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "torch", "fp32", ""))
-                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j]");
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch]");
         assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "dl4j", "bf16", ""))
                 .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
+        assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "libtorch", "fp16", ""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid value 'fp16' for precision: must be one of [fp32, bf16] with engine libtorch");
+    }
+
+    @Test
+    void libtorchTrainsInFp32AndBf16AndDefaultsAreDl4jFp32() {
+        assertThat(PAPER.withEngine("libtorch", "bf16").precision()).isEqualTo("bf16");
+        assertThat(PAPER.withEngine("libtorch", "fp32").engine()).isEqualTo("libtorch");
+        TrainConfig defaults = new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, null, null, null);
+        assertThat(defaults.engine()).isEqualTo("dl4j");
+        assertThat(defaults.precision()).isEqualTo("fp32");
     }
 
     @Test
