@@ -72,6 +72,10 @@ public final class JobConfig implements Serializable {
             "Model wrn-D-K (D = 6n+4, K >= 1)", WrnConfig::parse);
     public static final Option<Double> DROPOUT = declare("dropout", "0.0",
             "Dropout between the convolutions of a block, in [0, 1) (paper: 0.3)", v -> dbl("dropout", v, 0, 1, true, false));
+    public static final Option<String> ENGINE = declare("engine", "dl4j",
+            "Numeric engine of the trainer: dl4j or libtorch", v -> oneOf("engine", v, TrainConfig.ENGINES.toArray(String[]::new)));
+    public static final Option<String> PRECISION = declare("precision", "fp32",
+            "Training precision: fp32, or bf16 with engine libtorch", v -> oneOf("precision", v, "fp32", "bf16"));
     public static final Option<int[]> INPUT_SHAPE = declare("input.shape", "3x32x32",
             "Image shape CxHxW every training record must have (others go to the dead-letter topic)", JobConfig::shape);
     public static final Option<Integer> CLASSES = declare("classes", "10",
@@ -340,7 +344,7 @@ public final class JobConfig implements Serializable {
 
     /** The engine configuration the trainer builds its engine from. */
     public TrainConfig trainConfig() {
-        return new TrainConfig(wrn(), optim(), get(BATCH_SIZE), get(SEED), "dl4j", "fp32", "kafka:" + get(TOPIC_TRAIN));
+        return new TrainConfig(wrn(), optim(), get(BATCH_SIZE), get(SEED), get(ENGINE), get(PRECISION), "kafka:" + get(TOPIC_TRAIN));
     }
 
     /** One {@code key = value} line per option (Kafka passthrough included, secrets masked), for the start-up log. */

@@ -68,6 +68,18 @@ class JobConfigTest {
     }
 
     @Test
+    void engineAndPrecisionReachTheTrainConfigAndAreValidatedTogether() {
+        assertThat(JobConfig.defaults().trainConfig().engine()).isEqualTo("dl4j");
+        JobConfig torch = JobConfig.fromArgs("--engine", "libtorch", "--precision", "bf16");
+        assertThat(torch.trainConfig().engine()).isEqualTo("libtorch");
+        assertThat(torch.trainConfig().precision()).isEqualTo("bf16");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--engine", "torch"))
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--precision", "bf16"))
+                .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
+    }
+
+    @Test
     void unknownKeysAndMalformedArgumentsFail() {
         assertThatThrownBy(() -> JobConfig.fromArgs("--batchsize", "3"))
                 .isInstanceOf(IllegalArgumentException.class)
