@@ -112,7 +112,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         train = config.trainConfig();
         pending = new ArrayList<>(train.batchSize());
         preparedCheckpointId = -1;
-        logDevice();
+        chooseDevice();
         if (restored != null) {
             engine = Engines.restore(restored.engine());
             pending.addAll(restored.pending());
@@ -138,14 +138,28 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                 train.optim().learningRateAt(engine.imagesSeen()), snapshotVersion);
     }
 
-    private void logDevice() {
+    /**
+     * Picks the training device before the engine exists: the GPU Flink assigned to this TaskManager (external
+     * resource {@code gpu}, first index) when there is one, else the CPU. DL4J's CUDA backend (built with
+     * {@code -Pcuda}) binds the task thread to that device; libtorch (built with {@code -Ptorch-gpu}) gets it as
+     * {@code cuda:<index>}. Untried on a real GPU: the project's machines have none.
+     */
+    private void chooseDevice() {
         Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         if (gpus.isEmpty()) {
-            LOG.info("No Flink external resource 'gpu' on this TaskManager: training on the CPU (ND4J native backend)");
+            LOG.info("No Flink external resource 'gpu' on this TaskManager: training on the CPU");
+            return;
+        }
+        String index = gpus.iterator().next().getProperty("index").orElse("0");
+        if ("libtorch".equals(train.engine())) {
+            // One slot per GPU: the property is read once, by the engine this task creates next.
+            System.setProperty("wrn.torch.device", "cuda:" + index);
+            LOG.info("Flink external resource 'gpu' ({} device(s)): libtorch trains on cuda:{}", gpus.size(), index);
+        } else if ("CUDA".equalsIgnoreCase(org.nd4j.linalg.factory.Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"))) {
+            org.nd4j.linalg.factory.Nd4j.getAffinityManager().unsafeSetDevice(Integer.parseInt(index));
+            LOG.info("Flink external resource 'gpu' ({} device(s)): ND4J's CUDA backend trains on device {}", gpus.size(), index);
         } else {
-            ExternalResourceInfo gpu = gpus.iterator().next();
-            LOG.info("Flink external resource 'gpu' present ({} device(s)); would train on index {} with ND4J's CUDA backend (build with -Pcuda)",
-                    gpus.size(), gpu.getProperty("index").orElse("?"));
+            LOG.warn("Flink assigned GPU {} but this build has ND4J's CPU backend (build with -Pcuda): training on the CPU", index);
         }
     }
 
