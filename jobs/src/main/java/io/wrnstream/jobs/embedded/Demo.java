@@ -65,6 +65,12 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "wrn-10-1", description = "Model wrn-D-K (default: ${DEFAULT-VALUE}).")
     String model;
 
+    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch (default: ${DEFAULT-VALUE}).")
+    String engine;
+
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16 with --engine libtorch (default: ${DEFAULT-VALUE}).")
+    String precision;
+
     @Option(names = "--max-images", defaultValue = "2048", description = "Training images to ingest and train on (default: ${DEFAULT-VALUE}).")
     long maxImages;
 
@@ -132,6 +138,8 @@ public final class Demo implements Callable<Integer> {
             m.put("topic.model-updates", "demo.model-updates");
             m.put("model.store", outDir.resolve("models").toUri().toString());
             m.put("model", model);
+            m.put("engine", engine);
+            m.put("precision", precision);
             m.put("input.shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
             m.put("batch-size", String.valueOf(batchSize));
             // Train on what was ingested, at most --max-images: the trainer stops there and the demo then stops the job.
