@@ -2,6 +2,7 @@ package io.wrnstream.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.decode.DeadLetter;
 import io.wrnstream.jobs.embedded.EmbeddedKafka;
@@ -18,8 +19,6 @@ import io.wrnstream.model.data.Split;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,11 +28,8 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -87,7 +83,7 @@ class TrainingJobITCase {
         JobConfig c = config(p, Map.of("state.backend", "hashmap"));
         runToEnd(c, p + ".events");
 
-        List<Evaluation> evals = read(p + ".results").stream().map(r -> Evaluation.fromJson(utf8(r.value()))).toList();
+        List<Evaluation> evals = Topics.readCommitted(kafka.bootstrapServers(), p + ".results").stream().map(r -> Evaluation.fromJson(Topics.utf8(r.value()))).toList();
         assertThat(evals).isNotEmpty();
         assertThat(evals).allSatisfy(e -> {
             assertThat(e.testError()).isBetween(0.0, 1.0);
@@ -98,8 +94,8 @@ class TrainingJobITCase {
         assertThat(evals.get(evals.size() - 1).imagesSeen()).isEqualTo(TRAIN_IMAGES);
 
         Map<String, byte[]> reasons = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : read(p + ".dlq")) {
-            reasons.put(utf8(r.headers().lastHeader(DeadLetter.REASON_HEADER).value()), r.value());
+        for (ConsumerRecord<byte[], byte[]> r : Topics.readCommitted(kafka.bootstrapServers(), p + ".dlq")) {
+            reasons.put(Topics.utf8(r.headers().lastHeader(DeadLetter.REASON_HEADER).value()), r.value());
         }
         assertThat(reasons).containsOnlyKeys("EMPTY_VALUE", "UNKNOWN_VERSION", "UNDECODABLE_IMAGE", "BAD_SHAPE", "LABEL_OUT_OF_RANGE");
         assertThat(reasons.get("UNKNOWN_VERSION")).as("original value kept").hasSizeGreaterThan(ImageRecordSerde.HEADER_BYTES);
@@ -132,7 +128,7 @@ class TrainingJobITCase {
         assertThat(restored.stateDigest()).as("parameters and optimiser state equal the checkpointed ones").isEqualTo(checkpointed.stateDigest());
         TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
         assertThat(end.imagesSeen()).as("offsets resumed: nothing skipped, nothing trained twice").isEqualTo(TRAIN_IMAGES);
-        assertThat(read(p + ".results")).isNotEmpty();
+        assertThat(Topics.readCommitted(kafka.bootstrapServers(), p + ".results")).isNotEmpty();
     }
 
     private JobConfig config(String p, Map<String, String> extra) {
@@ -205,30 +201,8 @@ class TrainingJobITCase {
     }
 
     private static List<TrainerEvent> events(String topic) {
-        return read(topic).stream().map(r -> TrainerEvent.fromJson(utf8(r.value()))).toList();
+        return Topics.readCommitted(kafka.bootstrapServers(), topic).stream().map(r -> TrainerEvent.fromJson(Topics.utf8(r.value()))).toList();
     }
 
-    /** Everything committed in {@code topic}, up to its end offsets now. */
-    private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        out.sort(java.util.Comparator.comparingLong(ConsumerRecord::offset));
-        return out;
-    }
 
-    private static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
 }

@@ -2,6 +2,7 @@ package io.wrnstream.jobs.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.eval.Evaluation;
@@ -13,11 +14,8 @@ import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -28,11 +26,8 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,12 +99,12 @@ class KafkaContainerITCase {
                 new TrainingJob.Sinks(KafkaIo.resultsSink(c), KafkaIo.deadLetterSink(c), KafkaIo.eventSink(c, "tc.events")));
         env.execute("KafkaContainerITCase");
 
-        List<Evaluation> evals = read(bootstrap, "tc.results").stream().map(r -> Evaluation.fromJson(utf8(r.value()))).toList();
+        List<Evaluation> evals = Topics.readCommitted(bootstrap, "tc.results").stream().map(r -> Evaluation.fromJson(Topics.utf8(r.value()))).toList();
         assertThat(evals).isNotEmpty().allSatisfy(e -> {
             assertThat(e.testError()).isBetween(0.0, 1.0);
             assertThat(e.images()).isEqualTo(HELD_OUT);
         });
-        TrainerEvent end = read(bootstrap, "tc.events").stream().map(r -> TrainerEvent.fromJson(utf8(r.value())))
+        TrainerEvent end = Topics.readCommitted(bootstrap, "tc.events").stream().map(r -> TrainerEvent.fromJson(Topics.utf8(r.value())))
                 .filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
         assertThat(end.imagesSeen()).isEqualTo(TRAIN_IMAGES);
         assertThat(dir.resolve("final.wrnmodel")).exists();
@@ -136,26 +131,5 @@ class KafkaContainerITCase {
         }
     }
 
-    /** Everything committed in {@code topic} up to its end offsets now. */
-    private static List<ConsumerRecord<byte[], byte[]>> read(String bootstrap, String topic) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
-        p.put("isolation.level", "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
-    }
 
-    private static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.embedded.EmbeddedKafka;
@@ -22,11 +23,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -44,12 +43,9 @@ import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -105,12 +101,12 @@ class ModelUpdatesITCase {
                 KafkaIo.eventSink(c, p + ".events"), KafkaIo.modelUpdateSink(c)));
         env.execute("ModelUpdatesITCase");
 
-        List<TrainerEvent> events = read(p + ".events").stream().map(r -> TrainerEvent.fromJson(utf8(r.value()))).toList();
+        List<TrainerEvent> events = Topics.readCommitted(kafka.bootstrapServers(), p + ".events").stream().map(r -> TrainerEvent.fromJson(Topics.utf8(r.value()))).toList();
         assertThat(events).as("the injected failure restored the job").anyMatch(e -> e.kind() == TrainerEvent.Kind.RESTORED);
 
-        List<ConsumerRecord<byte[], byte[]>> records = read(p + ".models");
-        List<ModelUpdate> updates = records.stream().map(r -> ModelUpdate.fromJson(utf8(r.value()))).toList();
-        assertThat(records).allSatisfy(r -> assertThat(utf8(r.key())).isEqualTo("wrn-10-1"));
+        List<ConsumerRecord<byte[], byte[]>> records = Topics.readCommitted(kafka.bootstrapServers(), p + ".models");
+        List<ModelUpdate> updates = records.stream().map(r -> ModelUpdate.fromJson(Topics.utf8(r.value()))).toList();
+        assertThat(records).allSatisfy(r -> assertThat(Topics.utf8(r.key())).isEqualTo("wrn-10-1"));
         assertThat(updates).as("committed updates").hasSizeGreaterThanOrEqualTo(2);
         assertThat(updates).extracting(ModelUpdate::version).as("versions 1, 2, 3... without a rolled-back one repeated")
                 .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, updates.size()).boxed().toList());
@@ -183,24 +179,6 @@ class ModelUpdatesITCase {
         }
     }
 
-    /** Everything committed in {@code topic} up to its end offsets now. */
-    private static List<ConsumerRecord<byte[], byte[]>> read(String topic) {
-        Properties props = kafka.clientProperties();
-        props.put("isolation.level", "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = c.endOffsets(parts);
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        out.sort(Comparator.comparingLong(ConsumerRecord::offset));
-        return out;
-    }
 
     /** Polls {@code condition} until it holds or {@code timeout} passes (a bounded wait, not synchronisation by sleeping). */
     private static void await(Duration timeout, BooleanSupplier condition) throws InterruptedException {
@@ -211,7 +189,4 @@ class ModelUpdatesITCase {
         }
     }
 
-    private static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
 }
