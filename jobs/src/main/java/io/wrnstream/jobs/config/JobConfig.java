@@ -74,8 +74,9 @@ public final class JobConfig implements Serializable {
             "Dropout between the convolutions of a block, in [0, 1) (paper: 0.3)", v -> dbl("dropout", v, 0, 1, true, false));
     public static final Option<String> ENGINE = declare("engine", "dl4j",
             "Numeric engine of the trainer: dl4j or libtorch", v -> oneOf("engine", v, TrainConfig.ENGINES.toArray(String[]::new)));
-    public static final Option<String> PRECISION = declare("precision", "fp32",
-            "Training precision: fp32, or bf16 with engine libtorch", v -> oneOf("precision", v, "fp32", "bf16"));
+    public static final Option<String> PRECISION = declare("precision", "auto",
+            "Training precision: fp32, bf16 (engine libtorch), or auto: bf16 for libtorch on a GPU or a CPU with AVX-512-BF16/AMX, else fp32",
+            v -> oneOf("precision", v, "auto", "fp32", "bf16"));
     public static final Option<int[]> INPUT_SHAPE = declare("input.shape", "3x32x32",
             "Image shape CxHxW every training record must have (others go to the dead-letter topic)", JobConfig::shape);
     public static final Option<Integer> CLASSES = declare("classes", "10",

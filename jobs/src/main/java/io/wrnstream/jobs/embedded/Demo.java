@@ -68,7 +68,7 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16 with --engine libtorch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (--engine libtorch) or auto: the engine's sensible default here (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--max-images", defaultValue = "2048", description = "Training images to ingest and train on (default: ${DEFAULT-VALUE}).")

@@ -48,7 +48,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch. Default: ${DEFAULT-VALUE}.")
     String engine;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16 (libtorch only: autocast, fp32 master weights). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")
     String precision;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
@@ -97,7 +97,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("model", wrn.name());
         out.put("batch", batch);
         out.put("engine", engine);
-        out.put("precision", precision);
+        out.put("precision", config.precision());
         out.put("images_per_sec", round(batch / (p50 / 1000.0)));
         out.put("step_ms_p50", round(p50));
         out.put("step_ms_p90", round(p90));
@@ -111,7 +111,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6s %8s %12s %10s %10s %12s %8s%n",
                 "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6d %8d %12.1f %10.1f %10.1f %12d %8s%n",
-                wrn.name(), engine, precision, batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), onednn);
+                wrn.name(), engine, config.precision(), batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), onednn);
         System.out.println(Json.line(out));
         return 0;
     }

@@ -71,7 +71,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--engine", description = "Numeric engine: dl4j or libtorch (default: dl4j, or the --resume model's; either engine continues the other's model).")
     String engine;
 
-    @Option(names = "--precision", description = "fp32, or bf16 (libtorch only: autocast, fp32 master weights). Default: fp32, or the --resume model's.")
+    @Option(names = "--precision", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights) or auto (bf16 for libtorch where bf16 is fast, else fp32). Default: auto, or the --resume model's.")
     String precision;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}.")
@@ -102,10 +102,11 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         validate();
         ModelFile.Loaded resumed = resume == null ? null : ModelFile.load(resume);
-        // --engine/--precision when given, else the resumed model's, else dl4j fp32
+        // --engine/--precision when given, else the resumed model's, else dl4j with its default precision
         String engineName = engine != null ? engine : resumed != null ? resumed.provenance().config().engine() : "dl4j";
         String precisionName = precision != null ? precision : engine == null && resumed != null
-                ? resumed.provenance().config().precision() : "fp32";
+                ? resumed.provenance().config().precision() : TrainConfig.AUTO;
+        if (TrainConfig.AUTO.equals(precisionName)) precisionName = TrainConfig.defaultPrecision(engineName);
         TrainConfig.checkEngine(engineName, precisionName);
         EngineRuntime.init(engineName, true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
         ReadOptions trainOpts = limit > 0 ? ReadOptions.defaults().withLimit(limit) : ReadOptions.defaults();

@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param batchSize minibatch size, {@code >= 1} (paper: 128)
  * @param seed master seed; every random consumer derives its own generator from it
  * @param engine numeric engine name: {@code dl4j} (default) or {@code libtorch}
- * @param precision {@code fp32} (default); {@code bf16} with the libtorch engine (autocast, fp32 master weights)
+ * @param precision {@code fp32} or {@code bf16} (libtorch only: autocast, fp32 master weights); {@code auto} or null picks
+ *                  {@link #defaultPrecision(String)}
  * @param data description of the training data, for provenance (may be empty)
  */
 public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long seed, String engine, String precision, String data) {
@@ -29,7 +30,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
             throw new IllegalArgumentException("Invalid value " + batchSize + " for train.batch-size: must be >= 1 (paper: 128)");
         }
         engine = engine == null ? "dl4j" : engine;
-        precision = precision == null ? "fp32" : precision;
+        precision = precision == null || AUTO.equals(precision) ? defaultPrecision(engine) : precision;
         checkEngine(engine, precision);
         data = data == null ? "" : data;
     }
@@ -37,6 +38,34 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
     /** The paper's recipe (batch 128, seed 42) for the given model. */
     public static TrainConfig paper(WrnConfig wrn) {
         return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, 42L, "dl4j", "fp32", "");
+    }
+
+    /** Precision value that asks for {@link #defaultPrecision(String)}; configs always hold the resolved value. */
+    public static final String AUTO = "auto";
+
+    /**
+     * The sensible precision for {@code engine} on this machine: bf16 for libtorch where bf16 is fast (a CUDA device
+     * asked for with {@code wrn.torch.device=cuda...}, or a CPU with AVX-512-BF16 or AMX-BF16: autocast keeps fp32
+     * master weights, so accuracy holds), else fp32. DL4J trains in fp32 only.
+     */
+    public static String defaultPrecision(String engine) {
+        if (!"libtorch".equals(engine)) return "fp32";
+        if (System.getProperty("wrn.torch.device", "").startsWith("cuda")) return "bf16";
+        return cpuHasFastBf16() ? "bf16" : "fp32";
+    }
+
+    private static boolean cpuHasFastBf16() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("flags")) {
+                    String flags = " " + line.substring(line.indexOf(':') + 1).trim() + " ";
+                    return flags.contains(" avx512_bf16 ") || flags.contains(" amx_bf16 ");
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // No /proc/cpuinfo: assume no fast bf16.
+        }
+        return false;
     }
 
     /**

@@ -37,4 +37,17 @@ class TrainConfigTest {
         byte[] json = EngineState.configJson(c);
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, TrainConfig.class)).isEqualTo(c);
     }
+
+    @Test
+    void autoPrecisionResolvesToTheEnginesDefaultForThisMachine() throws Exception {
+        WrnConfig w = WrnConfig.cifar10(10, 1);
+        TrainConfig dl4j = TrainConfig.paper(w).withEngine("dl4j", TrainConfig.AUTO);
+        assertThat(dl4j.precision()).isEqualTo("fp32");
+        String flags = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo")).stream()
+                .filter(l -> l.startsWith("flags")).findFirst().orElse("");
+        boolean fastBf16 = flags.contains(" avx512_bf16") || flags.contains(" amx_bf16");
+        TrainConfig torch = TrainConfig.paper(w).withEngine("libtorch", null);
+        assertThat(torch.precision()).isEqualTo(fastBf16 ? "bf16" : "fp32");
+        assertThat(TrainConfig.paper(w).withEngine("libtorch", "fp32").precision()).as("an explicit choice stays").isEqualTo("fp32");
+    }
 }
