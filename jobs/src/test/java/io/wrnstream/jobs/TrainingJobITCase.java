@@ -2,35 +2,24 @@ package io.wrnstream.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wrnstream.jobs.testing.Images;
 import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.decode.DeadLetter;
 import io.wrnstream.jobs.embedded.EmbeddedKafka;
 import io.wrnstream.jobs.eval.Evaluation;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
 import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.ingest.Ingest;
-import io.wrnstream.jobs.ingest.IngestOptions;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.train.TrainerEvent;
-import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.SplittableRandom;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,9 +51,7 @@ class TrainingJobITCase {
     @BeforeAll
     static void startKafka() {
         kafka = EmbeddedKafka.start();
-        Path d = Path.of(System.getProperty("wrn.datasets", "../shared/datasets"), "cifar10-jpeg");
-        cifar = Files.isDirectory(d) ? d : null;
-        if (cifar == null) LOG.warn("NOTE: {} not found: these tests train on a SYNTHETIC set of random images", d);
+        cifar = Images.sharedCifar();
     }
 
     @AfterAll
@@ -75,9 +62,9 @@ class TrainingJobITCase {
     @Test
     void trainsEvaluatesAndSendsPoisonRecordsToTheDeadLetterTopic() throws Exception {
         String p = "e2e";
-        publishImages(p + ".train", Split.TEST, TRAIN_IMAGES, 1);
-        publishImages(p + ".test", Split.TEST, HELD_OUT, 7);
-        publishPoison(p + ".train");
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        Images.publishPoison(kafka.bootstrapServers(), p + ".train");
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
 
         JobConfig c = config(p, Map.of("state.backend", "hashmap"));
@@ -111,8 +98,8 @@ class TrainingJobITCase {
     @Test
     void restoresModelAndOffsetsAfterFailure() throws Exception {
         String p = "restore";
-        publishImages(p + ".train", Split.TEST, TRAIN_IMAGES, 1);
-        publishImages(p + ".test", Split.TEST, HELD_OUT, 7);
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
 
         JobConfig c = config(p, Map.of("state.backend", "rocksdb", "debug.fail-after-checkpoint", "true"));
@@ -157,48 +144,8 @@ class TrainingJobITCase {
         LOG.info("job on {} took {} s", c.get(JobConfig.TOPIC_TRAIN), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
     }
 
-    /** CIFAR-10 images through the Ingest API when the dataset is present, else random synthetic images. */
-    private static void publishImages(String topic, Split split, int n, long seed) throws Exception {
-        if (cifar != null) {
-            new Ingest(IngestOptions.builder(cifar, split, topic, kafka.bootstrapServers()).limit(n).seed(seed).partitions(2).build()).run();
-            return;
-        }
-        kafka.createTopics(2, topic);
-        ImageRecordSerde serde = new ImageRecordSerde(10);
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
-            SplittableRandom r = new SplittableRandom(seed);
-            for (int i = 0; i < n; i++) {
-                byte[] px = new byte[3 * 32 * 32];
-                r.nextBytes(px);
-                ImageRecord rec = ImageRecord.raw(new Sample(i, r.nextInt(10), 3, 32, 32, px), 0);
-                producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec))).get();
-            }
-        }
-    }
 
-    /** One record of each kind of poison: empty, unknown version, corrupt JPEG, wrong size, label out of range. */
-    private static void publishPoison(String topic) throws Exception {
-        ImageRecordSerde serde = new ImageRecordSerde();
-        byte[] jpegGarbage = "definitely not a jpeg".getBytes(StandardCharsets.UTF_8);
-        ImageRecord corrupt = new ImageRecord(900_001, 0, 1, 32, 32, 3, ImageEncoding.JPEG, jpegGarbage);
-        ImageRecord wrongSize = ImageRecord.raw(new Sample(900_002, 1, 1, 28, 28, new byte[28 * 28]), 0);
-        ImageRecord badLabel = ImageRecord.raw(new Sample(900_003, 12, 3, 32, 32, new byte[3 * 32 * 32]), 0);
-        byte[] futureVersion = serde.encode(ImageRecord.raw(new Sample(900_004, 1, 3, 32, 32, new byte[3 * 32 * 32]), 0));
-        futureVersion[2] = 9;
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
-            producer.send(new ProducerRecord<>(topic, ImageRecordSerde.key(900_000), new byte[0])).get();
-            producer.send(new ProducerRecord<>(topic, corrupt.key(), serde.encode(corrupt))).get();
-            producer.send(new ProducerRecord<>(topic, wrongSize.key(), serde.encode(wrongSize))).get();
-            producer.send(new ProducerRecord<>(topic, badLabel.key(), serde.encode(badLabel))).get();
-            producer.send(new ProducerRecord<>(topic, ImageRecordSerde.key(900_004), futureVersion)).get();
-        }
-    }
 
-    private static KafkaProducer<byte[], byte[]> producer() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-    }
 
     private static List<TrainerEvent> events(String topic) {
         return Topics.readCommitted(kafka.bootstrapServers(), topic).stream().map(r -> TrainerEvent.fromJson(Topics.utf8(r.value()))).toList();

@@ -3,14 +3,11 @@ package io.wrnstream.jobs.metrics;
 import static io.wrnstream.jobs.metrics.MetricNames.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.wrnstream.jobs.testing.Images;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.embedded.EmbeddedKafka;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
 import io.wrnstream.jobs.format.RecordFormatException.Reason;
-import io.wrnstream.jobs.ingest.Ingest;
-import io.wrnstream.jobs.ingest.IngestOptions;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
@@ -18,20 +15,14 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
-import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,9 +52,7 @@ class MetricsITCase {
     @BeforeAll
     static void startKafka() {
         kafka = EmbeddedKafka.start();
-        Path d = Path.of(System.getProperty("wrn.datasets", "../shared/datasets"), "cifar10-jpeg");
-        cifar = Files.isDirectory(d) ? d : null;
-        if (cifar == null) LOG.warn("NOTE: {} not found: this test trains on a SYNTHETIC set of random images", d);
+        cifar = Images.sharedCifar();
     }
 
     @AfterAll
@@ -74,9 +63,9 @@ class MetricsITCase {
     @Test
     void exportsEveryMetricTheDashboardQueriesWithSaneValues() throws Exception {
         String p = "metrics";
-        publishImages(p + ".train", Split.TEST, TRAIN_IMAGES, 1);
-        publishImages(p + ".test", Split.TEST, HELD_OUT, 7);
-        publishPoison(p + ".train");
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        Images.publishPoison(kafka.bootstrapServers(), p + ".train");
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".models");
         int port = freePort();
         JobConfig c = config(p, port);
@@ -215,38 +204,6 @@ class MetricsITCase {
         }
     }
 
-    /** CIFAR-10 images through the Ingest API when the dataset is present, else random synthetic images. */
-    private static void publishImages(String topic, Split split, int n, long seed) throws Exception {
-        if (cifar != null) {
-            new Ingest(IngestOptions.builder(cifar, split, topic, kafka.bootstrapServers()).limit(n).seed(seed).partitions(2).build()).run();
-            return;
-        }
-        kafka.createTopics(2, topic);
-        ImageRecordSerde serde = new ImageRecordSerde(10);
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
-            SplittableRandom r = new SplittableRandom(seed);
-            for (int i = 0; i < n; i++) {
-                byte[] px = new byte[3 * 32 * 32];
-                r.nextBytes(px);
-                ImageRecord rec = ImageRecord.raw(new Sample(i, r.nextInt(10), 3, 32, 32, px), 0);
-                producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec))).get();
-            }
-        }
-    }
 
-    /** An empty record and one labelled outside the classes: two dead letters with known reasons. */
-    private static void publishPoison(String topic) throws Exception {
-        ImageRecordSerde serde = new ImageRecordSerde();
-        ImageRecord badLabel = ImageRecord.raw(new Sample(900_003, 12, 3, 32, 32, new byte[3 * 32 * 32]), 0);
-        try (KafkaProducer<byte[], byte[]> producer = producer()) {
-            producer.send(new ProducerRecord<>(topic, ImageRecordSerde.key(900_000), new byte[0])).get();
-            producer.send(new ProducerRecord<>(topic, badLabel.key(), serde.encode(badLabel))).get();
-        }
-    }
 
-    private static KafkaProducer<byte[], byte[]> producer() {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
-    }
 }
