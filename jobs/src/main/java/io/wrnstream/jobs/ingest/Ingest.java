@@ -4,6 +4,7 @@ import io.wrnstream.jobs.format.ImageEncoding;
 import io.wrnstream.jobs.format.ImageHeaders;
 import io.wrnstream.jobs.format.ImageRecord;
 import io.wrnstream.jobs.format.ImageRecordSerde;
+import io.wrnstream.model.cli.Progress;
 import io.wrnstream.model.data.Dataset;
 import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.ReadOptions;
@@ -226,12 +227,16 @@ public final class Ingest {
         return c;
     }
 
+    private static String mbPerSecond(long bytes, Progress progress) {
+        return String.format(java.util.Locale.ROOT, "%.1f MB/s", bytes / 1e6 / Math.max(1e-9, progress.elapsedSeconds()));
+    }
+
     private IngestResult publish(Prepared prepared) {
         ImageRecordSerde serde = new ImageRecordSerde(prepared.numClasses());
         List<ImageRecord> records = prepared.records();
         long total = (long) records.size() * options.epochs();
         RateLimiter limiter = options.rate() > 0 ? new RateLimiter(options.rate()) : null;
-        Progress progress = new Progress(err, terminal, total);
+        Progress progress = new Progress("ingest", total, "records", err, terminal);
         AtomicReference<Exception> firstError = new AtomicReference<>();
         AtomicLong acked = new AtomicLong();
         AtomicLong ackedBytes = new AtomicLong();
@@ -259,7 +264,7 @@ public final class Ingest {
                                 });
                         sent++;
                         sentBytes += size;
-                        progress.update(sent, sentBytes);
+                        progress.update(sent, mbPerSecond(sentBytes, progress));
                     }
                 }
                 producer.flush();
@@ -271,7 +276,7 @@ public final class Ingest {
                     // the first failure is the one to report
                 }
             } finally {
-                progress.finish();
+                progress.finish(sent, mbPerSecond(sentBytes, progress));
             }
             if (firstError.get() != null) throw kafkaFailure("writing to topic " + options.topic(), firstError.get());
             if (acked.get() != sent) {

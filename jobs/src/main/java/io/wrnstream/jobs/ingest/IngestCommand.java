@@ -1,5 +1,6 @@
 package io.wrnstream.jobs.ingest;
 
+import io.wrnstream.model.cli.Progress;
 import io.wrnstream.model.data.Split;
 import java.io.PrintStream;
 import java.io.PrintWriter;

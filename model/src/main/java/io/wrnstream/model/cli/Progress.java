@@ -27,10 +27,11 @@ public final class Progress {
 
     /** @param total total units, or {@code <= 0} when unknown (no ETA, no bar) */
     public Progress(String label, long total, String unit) {
-        this(label, total, unit, System.err, System.console() != null);
+        this(label, total, unit, System.err, attachedToTerminal());
     }
 
-    Progress(String label, long total, String unit, PrintStream out, boolean terminal) {
+    /** Progress on {@code out}, as a redrawn bar when {@code terminal}, else plain lines every few seconds. */
+    public Progress(String label, long total, String unit, PrintStream out, boolean terminal) {
         this.label = label;
         this.total = total;
         this.unit = unit;
@@ -58,6 +59,11 @@ public final class Progress {
         if (terminal) out.print("\r" + line + "\u001b[K\n");
         else out.println(line);
         out.flush();
+    }
+
+    /** Whether the process looks attached to a terminal (Java cannot ask about stderr alone). */
+    public static boolean attachedToTerminal() {
+        return System.console() != null && !"dumb".equals(System.getenv("TERM"));
     }
 
     /** Seconds since this progress started. */
