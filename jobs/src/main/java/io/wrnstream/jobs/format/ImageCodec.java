@@ -2,26 +2,25 @@ package io.wrnstream.jobs.format;
 
 import static io.wrnstream.jobs.format.RecordFormatException.Reason.UNDECODABLE_IMAGE;
 
+import io.wrnstream.model.data.Datasets;
+import io.wrnstream.model.data.ImageDecodeException;
 import io.wrnstream.model.data.Sample;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Iterator;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
 import javax.imageio.ImageWriteParam;
 import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
- * PNG/JPEG to and from CHW uint8 pixels with {@code javax.imageio}. Streams are memory-cached explicitly: the
+ * PNG/JPEG to and from CHW uint8 pixels: encoding with {@code javax.imageio}, decoding through the dataset readers'
+ * decoder ({@link Datasets#decodeImage}). Streams are memory-cached explicitly: the
  * {@code ImageIO.read/write} shortcuts would spill to temp files by default, which is slow on hot paths.
  * Grey images give 1 channel, colour images 3 (alpha is dropped).
  */
@@ -86,55 +85,11 @@ public final class ImageCodec {
      * @throws RecordFormatException {@code UNDECODABLE_IMAGE} when no reader accepts the bytes or decoding fails
      */
     public static Sample decode(long id, int label, byte[] bytes, Object what) {
-        BufferedImage img;
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new RecordFormatException(UNDECODABLE_IMAGE, "Cannot decode " + what + " image of sample " + id
-                        + " (" + bytes.length + " bytes): not a PNG or JPEG file");
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                img = reader.read(0);
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof RecordFormatException rfe) throw rfe;
+        try {
+            return Datasets.decodeImage(id, label, bytes);  // the one JPEG/PNG decoder, shared with the dataset readers
+        } catch (ImageDecodeException | IllegalArgumentException e) {
             throw new RecordFormatException(UNDECODABLE_IMAGE, "Cannot decode " + what + " image of sample " + id
                     + " (" + bytes.length + " bytes): " + e.getMessage(), e);
         }
-        return toSample(id, label, img);
-    }
-
-    private static Sample toSample(long id, int label, BufferedImage img) {
-        int w = img.getWidth(), h = img.getHeight(), plane = w * h;
-        boolean grey = img.getColorModel().getNumColorComponents() == 1;
-        int c = grey ? 1 : 3;
-        byte[] px = new byte[c * plane];
-        if (img.getType() == BufferedImage.TYPE_3BYTE_BGR) {
-            byte[] src = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
-            for (int i = 0; i < plane; i++) {
-                px[i] = src[3 * i + 2];
-                px[plane + i] = src[3 * i + 1];
-                px[2 * plane + i] = src[3 * i];
-            }
-        } else if (img.getType() == BufferedImage.TYPE_BYTE_GRAY) {
-            System.arraycopy(((DataBufferByte) img.getRaster().getDataBuffer()).getData(), 0, px, 0, plane);
-        } else {
-            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
-            for (int i = 0; i < plane; i++) {
-                int p = argb[i];
-                if (grey) {
-                    px[i] = (byte) (p & 0xFF);
-                } else {
-                    px[i] = (byte) (p >>> 16);
-                    px[plane + i] = (byte) (p >>> 8);
-                    px[2 * plane + i] = (byte) p;
-                }
-            }
-        }
-        return new Sample(id, label, c, h, w, px);
     }
 }

@@ -169,7 +169,7 @@ class ImageRecordSerdeTest {
         ImageRecord back = serde.decode(null, serde.encode(r)); // the envelope is fine, the payload is not
         assertThatThrownBy(back::toSample)
                 .isInstanceOfSatisfying(RecordFormatException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UNDECODABLE_IMAGE))
-                .hasMessage("Cannot decode JPEG image of sample 8 (4 bytes): not a PNG or JPEG file");
+                .hasMessage("Cannot decode JPEG image of sample 8 (4 bytes): not a decodable JPEG/PNG (unknown signature)");
     }
 
     @Test
