@@ -3,18 +3,21 @@ package io.wrnstream.jobs;
 import io.wrnstream.jobs.augment.AugmentFunction;
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.config.Preflight;
 import io.wrnstream.jobs.decode.DeadLetter;
 import io.wrnstream.jobs.decode.DecodeFunction;
 import io.wrnstream.jobs.decode.KafkaImage;
 import io.wrnstream.jobs.decode.LabelledImage;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.eval.EvaluatorOperator;
+import io.wrnstream.jobs.publish.BrokerLimits;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
 import io.wrnstream.jobs.update.ModelUpdate;
+import java.time.Duration;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -25,11 +28,13 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +100,9 @@ public final class TrainingJob {
         return config;
     }
 
+    /** Longest back-off between two restarts. */
+    static final Duration MAX_RESTART_BACKOFF = Duration.ofMinutes(1);
+
     /** Name of the Prometheus reporter in the Flink configuration ({@code metrics.reporter.prom.*}). */
     public static final String PROMETHEUS_REPORTER = "prom";
 
@@ -115,6 +123,13 @@ public final class TrainingJob {
         f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.get(JobConfig.CHECKPOINT_DIR));
         f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
         f.set(PipelineOptions.GENERIC_TYPES, false);
+        // Bounded restarts: a failure that comes back every time ends the job with its error instead of looping.
+        f.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, c.get(JobConfig.RESTART_ATTEMPTS));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, c.get(JobConfig.RESTART_DELAY));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, MAX_RESTART_BACKOFF.compareTo(c.get(JobConfig.RESTART_DELAY)) < 0
+                ? c.get(JobConfig.RESTART_DELAY) : MAX_RESTART_BACKOFF);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
         String port = c.get(JobConfig.PROMETHEUS_PORT);
         if (!port.equals("0")) {
             // One reporter per MiniCluster: its JobManager and TaskManagers share one metric registry, hence one port.
@@ -182,8 +197,31 @@ public final class TrainingJob {
         LOG.info("wrn-stream training job configuration:");
         config.logLines().forEach(l -> LOG.info("  {}", l));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-        defineWorkflow(env, KafkaIo.trainingSource(config), Sinks.kafka(config));
+        BrokerLimits limits = BrokerLimits.read(config, PREFLIGHT_TIMEOUT);
+        // A local environment trains in this JVM, so its memory is the trainer's; a cluster's TaskManager checks its own.
+        Preflight.check(config, limits, env instanceof LocalStreamEnvironment ? Preflight.machineMemory(config) : 0);
+        defineWorkflow(env, KafkaIo.trainingSource(config), new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config, limits),
+                null, config.get(JobConfig.MODEL_PUBLISH) ? KafkaIo.modelUpdateSink(config) : null));
         return env;
+    }
+
+    /** How long the pre-submission checks wait for the broker. */
+    static final Duration PREFLIGHT_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * Why a job failed, for a person: the innermost cause that is not one of Flink's wrappers, and whether the
+     * restarts ({@code restart.attempts}) ran out first.
+     */
+    public static String describeFailure(Throwable t) {
+        boolean exhausted = false;
+        Throwable root = t;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("Recovery is suppressed")) exhausted = true;
+            root = c;
+        }
+        String what = root.getMessage() == null ? root.getClass().getName() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        return "The training job failed" + (exhausted ? " after its restarts ran out (restart.attempts)" : "") + ": " + what;
     }
 
     private String jobName() {

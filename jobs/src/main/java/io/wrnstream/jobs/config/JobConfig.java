@@ -156,6 +156,13 @@ public final class JobConfig implements Serializable {
     public static final Option<String> PROMETHEUS_PORT = declare("metrics.prometheus.port", "9249-9259",
             "Port or range of the Prometheus reporter of an embedded/local Flink (0 = off); a cluster uses its own "
                     + "metrics.reporter.prom.* settings", JobConfig::portRange);
+    public static final Option<Integer> RESTART_ATTEMPTS = declare("restart.attempts", "10",
+            "Restarts after failures before the job fails for good with the last error (exponential back-off from "
+                    + "restart.delay up to 1 min; the count starts again after 10 min without a failure)",
+            v -> integer("restart.attempts", v, 0, 1000));
+    public static final Option<Duration> RESTART_DELAY = declare("restart.delay", "1s",
+            "Back-off before the first restart after a failure; it doubles with each further one, up to 1 min",
+            v -> duration("restart.delay", v, false));
     public static final Option<Boolean> FAIL_AFTER_CHECKPOINT = declare("debug.fail-after-checkpoint", "false",
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint",
             v -> bool("debug.fail-after-checkpoint", v));
@@ -490,11 +497,22 @@ public final class JobConfig implements Serializable {
         throw invalid(key, v, "a duration " + (zeroAllowed ? ">= 0" : "> 0") + " such as 500ms, 60s, 10min or 2h");
     }
 
+    /** Largest height and width of {@link #INPUT_SHAPE}: the dataset decoder's bound (ImageLimits.DEFAULT). */
+    public static final int MAX_SIDE = 4096;
+    /** Largest channel count of {@link #INPUT_SHAPE}: the image record format's u8. */
+    public static final int MAX_CHANNELS = 255;
+
     static int[] shape(String v) {
         Matcher m = Pattern.compile("(\\d{1,3})x(\\d{1,5})x(\\d{1,5})").matcher(v.toLowerCase(Locale.ROOT));
         if (m.matches()) {
             int c = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2)), w = Integer.parseInt(m.group(3));
-            if (c >= 1 && h >= 8 && w >= 8) return new int[] {c, h, w};
+            if (c >= 1 && h >= 8 && w >= 8) {
+                if (c > MAX_CHANNELS || h > MAX_SIDE || w > MAX_SIDE) {
+                    throw invalid("input.shape", v, "CxHxW with C <= " + MAX_CHANNELS + " and H, W <= " + MAX_SIDE
+                            + " (the largest images the decoder accepts), e.g. 3x32x32 or 1x28x28");
+                }
+                return new int[] {c, h, w};
+            }
         }
         throw invalid("input.shape", v, "CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28");
     }

@@ -9,6 +9,7 @@ import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.jobs.config.Preflight;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,6 +114,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         pending = new ArrayList<>(train.batchSize());
         preparedCheckpointId = -1;
         chooseDevice();
+        String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
+        if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
         if (restored != null) {
             engine = Engines.restore(restored.engine());
             pending.addAll(restored.pending());
