@@ -124,12 +124,20 @@ public final class TrainingJob {
         f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
         f.set(PipelineOptions.GENERIC_TYPES, false);
         // Bounded restarts: a failure that comes back every time ends the job with its error instead of looping.
+        if (c.get(JobConfig.RESTART_ATTEMPTS) == 0) {
+            f.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+            return withPrometheus(c, f);
+        }
         f.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, c.get(JobConfig.RESTART_ATTEMPTS));
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, c.get(JobConfig.RESTART_DELAY));
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, MAX_RESTART_BACKOFF.compareTo(c.get(JobConfig.RESTART_DELAY)) < 0
                 ? c.get(JobConfig.RESTART_DELAY) : MAX_RESTART_BACKOFF);
         f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
+        return withPrometheus(c, f);
+    }
+
+    private static Configuration withPrometheus(JobConfig c, Configuration f) {
         String port = c.get(JobConfig.PROMETHEUS_PORT);
         if (!port.equals("0")) {
             // One reporter per MiniCluster: its JobManager and TaskManagers share one metric registry, hence one port.
