@@ -1,10 +1,13 @@
 package io.wrnstream.jobs.update;
 
 import io.wrnstream.model.io.ModelFile;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.UUID;
 import org.apache.flink.core.fs.FSDataOutputStream;
@@ -66,35 +69,64 @@ public final class ModelStore {
         }
     }
 
+    /** Largest model file {@link #read(String, long, String)} accepts: 1 GiB (WRN-28-10 with momentum is about 300 MB). */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
     /**
-     * Reads the file at {@code location} and checks its size and SHA-256.
+     * Reads the file at {@code location} and checks its size and SHA-256, within {@link #MAX_FILE_BYTES}.
      *
      * @throws IllegalArgumentException when the size or digest differ from the expected ones
      * @throws UncheckedIOException when it cannot be read
      */
     public static byte[] read(String location, long expectedSize, String expectedSha256) {
-        if (expectedSize < 0 || expectedSize > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("Invalid size " + expectedSize + " of model file " + location + ": must be in [0, 2 GiB)");
+        return read(location, expectedSize, expectedSha256, MAX_FILE_BYTES);
+    }
+
+    /**
+     * Reads the file at {@code location} and checks its size and SHA-256. The announced size is checked against
+     * {@code maxBytes} and the file system's length of the file before reading, and the file is streamed into a
+     * buffer that grows with the bytes actually read, so a forged size allocates nothing.
+     *
+     * @throws IllegalArgumentException when the size or digest differ from the expected ones, or the size is above
+     *     {@code maxBytes}
+     * @throws UncheckedIOException when it cannot be read
+     */
+    public static byte[] read(String location, long expectedSize, String expectedSha256, long maxBytes) {
+        long bound = Math.min(maxBytes, Integer.MAX_VALUE - 16);
+        if (expectedSize < 0 || expectedSize > bound) {
+            throw new IllegalArgumentException("Invalid size " + expectedSize + " of model file " + location + ": must be in [0, "
+                    + bound + "] bytes");
         }
-        byte[] bytes = new byte[(int) expectedSize];
         Path p = new Path(URI.create(location));
-        try (InputStream in = p.getFileSystem().open(p)) {
-            int off = 0;
-            while (off < bytes.length) {
-                int n = in.read(bytes, off, bytes.length - off);
-                if (n < 0) break;
-                off += n;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream((int) Math.min(expectedSize, 1 << 20));
+        MessageDigest digest = ModelFile.sha256();
+        try {
+            FileSystem fs = p.getFileSystem();
+            long actual = fs.getFileStatus(p).getLen();
+            if (actual != expectedSize) {
+                throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize
+                        + " bytes (it has " + actual + "); not read");
             }
-            if (off < bytes.length || in.read() >= 0) {
-                throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize + " bytes");
+            try (InputStream in = fs.open(p)) {
+                byte[] chunk = new byte[1 << 16];
+                long total = 0;
+                for (int n; (n = in.read(chunk)) >= 0; ) {
+                    total += n;
+                    if (total > expectedSize) break;
+                    buf.write(chunk, 0, n);
+                    digest.update(chunk, 0, n);
+                }
+                if (total != expectedSize) {
+                    throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize + " bytes");
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read model file " + location + ": " + e.getMessage(), e);
         }
-        String sha = ModelFile.sha256(bytes);
+        String sha = HexFormat.of().formatHex(digest.digest());
         if (!sha.equalsIgnoreCase(expectedSha256)) {
             throw new IllegalArgumentException("Model file " + location + " has SHA-256 " + sha + ", the update announced " + expectedSha256);
         }
-        return bytes;
+        return buf.toByteArray();
     }
 }
