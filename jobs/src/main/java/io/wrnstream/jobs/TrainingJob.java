@@ -17,6 +17,7 @@ import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
 import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.jobs.update.ModelVersions;
 import java.time.Duration;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
@@ -184,7 +185,8 @@ public final class TrainingJob {
         if (sinks.modelUpdates() != null && config.get(JobConfig.MODEL_PUBLISH)) {
             // Model file write + update event; the exactly-once sink commits an update only with its checkpoint.
             trainer.getSideOutput(TrainerOperator.MODEL_CANDIDATES).connect(evaluations)
-                    .transform("publish model", TypeInformation.of(ModelUpdate.class), new ModelPublisherOperator(config))
+                    .transform("publish model", TypeInformation.of(ModelUpdate.class),
+                            new ModelPublisherOperator(config, ModelVersions.newestOnTopic(config, PREFLIGHT_TIMEOUT)))
                     .uid("model-publisher").setParallelism(1).setMaxParallelism(1)
                     .sinkTo(sinks.modelUpdates()).uid("model-update-sink").name("model updates: " + config.get(JobConfig.TOPIC_MODEL_UPDATES))
                     .setParallelism(1);
