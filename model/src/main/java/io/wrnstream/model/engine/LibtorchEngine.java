@@ -216,6 +216,13 @@ public final class LibtorchEngine implements TrainingEngine {
             torch.manual_seed(config.seed() * 0x9E3779B97F4A7C15L + step);
             Tensor x = input(batch);
             Tensor y = labels(batch);
+            // batch_norm(training) updates the running statistics in the forward pass, before the finite check below.
+            List<Tensor> runningStats = new ArrayList<>();
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                for (Slot s : slots) {
+                    if (!s.entry().kind().trainable()) runningStats.add(s.tensor().clone());
+                }
+            }
             Tensor out;
             try (Autocast ac = new Autocast()) {
                 out = forward(x, true).to(ScalarType.Float);
@@ -229,7 +236,12 @@ public final class LibtorchEngine implements TrainingEngine {
                 if (finite) {
                     update(lr);
                 } else {
-                    LOG.warn("Non-finite loss or gradient at step {} (loss {}): update skipped", step, loss);
+                    int i = 0;
+                    for (Slot s : slots) {
+                        if (!s.entry().kind().trainable()) s.tensor().copy_(runningStats.get(i++));
+                    }
+                    LOG.warn("Non-finite loss or gradient at step {} (loss {}): update skipped, BatchNorm running statistics restored",
+                            step, loss);
                 }
                 for (Slot s : slots) {
                     if (s.entry().kind().trainable()) s.tensor().mutable_grad().reset();
