@@ -21,20 +21,21 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It reads committed records only ({@code read_committed}: updates of rolled-back checkpoints never appear), from
  * the beginning, without a consumer group (every replica sees the whole history). The newest update wins: while it is
- * behind the end of the topic it only remembers the latest update, and loads once caught up, so a restart does not
- * load every historical model. A failed load (file missing, digest mismatch) keeps the current model and is retried
- * with back-off until a newer update arrives.
+ * behind the end of the topic it only remembers the highest version, and loads once caught up, so a restart does not
+ * load every historical model. It never goes back to a lower version of the model it serves unless told to
+ * ({@code allowDowngrade}). A failed load (file missing, digest mismatch) keeps the current model and is retried with
+ * back-off; a newer update is tried at once (see {@link UpdateChoice}).
  */
 public final class ModelFollower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelFollower.class);
     private static final Duration POLL = Duration.ofMillis(500);
-    private static final long MAX_BACKOFF_MS = 30_000;
 
     private final ModelServer server;
     private final String topic;
     private final String modelId;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread thread;
+    private final UpdateChoice choice;
     private volatile boolean running = true;
 
     /**
@@ -44,6 +45,15 @@ public final class ModelFollower implements AutoCloseable {
      * @param clientProperties Kafka consumer properties; {@code bootstrap.servers} is required
      */
     public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties) {
+        this(server, topic, modelId, clientProperties, false);
+    }
+
+    /**
+     * Starts following {@code topic}; with {@code allowDowngrade} the newest update by offset is loaded even when its
+     * version is lower than the served one (an operator rolling a model back).
+     */
+    public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties, boolean allowDowngrade) {
+        this.choice = new UpdateChoice(allowDowngrade);
         this.server = server;
         this.topic = topic;
         this.modelId = modelId;
@@ -65,28 +75,21 @@ public final class ModelFollower implements AutoCloseable {
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             LOG.info("Following model updates on {} ({} partition(s)) from the beginning", topic, parts.size());
-            ModelUpdate newest = null;
-            ModelUpdate applied = null;
-            int failures = 0;
-            long retryAt = 0;
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                     ModelUpdate u = parse(r);
                     if (u == null || (modelId != null && !modelId.equals(u.modelId()))) continue;
-                    if (newest == null || parts.size() == 1 || u.wallMs() >= newest.wallMs()) newest = u; // one partition: offset order
+                    choice.offer(u);
                 }
-                if (newest == null || newest.equals(applied) || !caughtUp(parts)) continue;
-                if (failures > 0 && System.currentTimeMillis() < retryAt) continue;
+                ModelUpdate next = choice.next(System.currentTimeMillis());
+                if (next == null || !caughtUp(parts)) continue;
                 try {
-                    server.load(newest);
-                    applied = newest;
-                    failures = 0;
+                    server.load(next);
+                    choice.loaded(next);
                 } catch (RuntimeException e) {
-                    failures++;
-                    long backoff = Math.min(MAX_BACKOFF_MS, 1000L << Math.min(failures - 1, 5));
-                    retryAt = System.currentTimeMillis() + backoff;
+                    long backoff = choice.failed(next, System.currentTimeMillis());
                     LOG.warn("Cannot load model v{} from {} (attempt {}): {}; keeping the current model, retrying in {} ms unless a newer update arrives",
-                            newest.version(), newest.location(), failures, e.toString(), backoff);
+                            next.version(), next.location(), choice.failures(), e.toString(), backoff);
                 }
             }
         } catch (WakeupException e) {

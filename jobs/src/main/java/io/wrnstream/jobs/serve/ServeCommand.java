@@ -43,6 +43,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model-id", description = "Follow only updates of this model id (default: any).")
     String modelId;
 
+    @Option(names = "--allow-downgrade", description = "Load the newest update by offset even when its version is lower than the"
+            + " served one (rolling a model back); by default serve never goes back to an older version.")
+    boolean allowDowngrade;
+
     @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Kafka consumer property, e.g. --kafka security.protocol=SSL (repeatable).")
     Map<String, String> kafka = new LinkedHashMap<>();
 
@@ -86,7 +90,7 @@ public final class ServeCommand implements Callable<Integer> {
             Properties p = new Properties();
             p.putAll(kafka);
             p.put("bootstrap.servers", bootstrap);
-            return new Running(server, new ModelFollower(server, topic, modelId, p));
+            return new Running(server, new ModelFollower(server, topic, modelId, p, allowDowngrade));
         } catch (RuntimeException e) {
             server.close();
             throw e;
