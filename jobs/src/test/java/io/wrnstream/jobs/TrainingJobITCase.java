@@ -177,6 +177,33 @@ class TrainingJobITCase {
         assertThat((System.nanoTime() - t0) / 1e9).as("seconds until the job gave up").isLessThan(60);
     }
 
+    @Test
+    void boundedRunWithThreeInjectedFailuresEndsWithTheSameParametersAsWithout() throws Exception {
+        String p = "exact";
+        // One partition and parallelism 1: the trainer sees the records in offset order, so two runs are comparable.
+        kafka.createTopics(1, p + ".train");
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 5);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        long[] crc = new long[2];
+        int[] restores = new int[2];
+        for (int run = 0; run < 2; run++) {
+            String q = p + run;
+            kafka.createTopics(1, q + ".results", q + ".dlq", q + ".events");
+            Map<String, String> extra = new HashMap<>(Map.of("state.backend", "hashmap", "parallelism", "1", "topic.results", q + ".results",
+                    "topic.dead-letter", q + ".dlq", "group-id", q + "-trainer", "results.transactional-id-prefix", q + "-results",
+                    "restart.delay", "100ms", "snapshot.steps", "100"));
+            if (run == 1) extra.put("debug.fail-at-steps", "3,7,10");
+            runToEnd(config(p, extra), q + ".events");
+            List<TrainerEvent> events = events(q + ".events");
+            crc[run] = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow().stateDigest();
+            restores[run] = (int) events.stream().filter(e -> e.kind() == TrainerEvent.Kind.RESTORED).mapToLong(TrainerEvent::checkpointId)
+                    .distinct().count();
+        }
+        LOG.info("bit-exact recovery: final state crc {} without failures, {} with three ({} restores from checkpoints)", crc[0], crc[1], restores[1]);
+        assertThat(restores).as("restores from a checkpoint without / with the injected failures").containsExactly(0, 3);
+        assertThat(crc[1]).as("final parameters and optimiser state (CRC) after three failures").isEqualTo(crc[0]);
+    }
+
     private static final int DLQ_MAX_BYTES = 64 << 10;
 
     private static long peakHeapReset() {

@@ -141,6 +141,9 @@ public final class JobConfig implements Serializable {
     public static final Option<String> TOPIC_MODEL_UPDATES = declare("topic.model-updates", "wrn.model-updates",
             "Compacted topic of model-update events (JSON, key = model.id), written exactly once",
             v -> topicLike("topic.model-updates", v));
+    public static final Option<String> MODEL_SIGNING_KEY_FILE = declare("model.signing-key-file", "",
+            "File holding the key (>= 32 bytes) that signs model updates with HMAC-SHA256 for serve --signing-key-file; empty = unsigned",
+            v -> v);
     public static final Option<Integer> PARALLELISM = declare("parallelism", "2",
             "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)",
             v -> integer("parallelism", v, 1, 4096));
@@ -171,6 +174,11 @@ public final class JobConfig implements Serializable {
             "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
                     + "that follows a completed one, so that update's checkpoint never completes",
             v -> bool("debug.fail-after-publish", v));
+
+    public static final Option<long[]> FAIL_AT_STEPS = declare("debug.fail-at-steps", "",
+            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value that "
+                    + "follows a checkpoint of that attempt, e.g. 3,7,10 for three failures at different points; strictly increasing, empty = off",
+            JobConfig::steps);
 
     /** Every declared option, in declaration order. */
     public static final List<Option<?>> OPTIONS = Collections.unmodifiableList(new ArrayList<>(DECLARED));
@@ -300,6 +308,7 @@ public final class JobConfig implements Serializable {
         Object v = values.get(option.key());
         if (v instanceof int[] a) return (T) a.clone();
         if (v instanceof double[] a) return (T) a.clone();
+        if (v instanceof long[] a) return (T) a.clone();
         return (T) v;
     }
 
@@ -515,6 +524,19 @@ public final class JobConfig implements Serializable {
             }
         }
         throw invalid("input.shape", v, "CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28");
+    }
+
+    static long[] steps(String v) {
+        if (v.isBlank()) return new long[0];
+        try {
+            long[] s = Arrays.stream(v.split(",")).map(String::trim).mapToLong(Long::parseLong).toArray();
+            boolean ok = true;
+            for (int i = 0; i < s.length; i++) ok &= s[i] >= 1 && (i == 0 || s[i] > s[i - 1]);
+            if (ok) return s;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw invalid("debug.fail-at-steps", v, "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10");
     }
 
     static Schedule schedule(String v) {

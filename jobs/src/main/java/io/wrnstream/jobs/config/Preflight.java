@@ -1,6 +1,7 @@
 package io.wrnstream.jobs.config;
 
 import io.wrnstream.jobs.publish.BrokerLimits;
+import io.wrnstream.jobs.update.UpdateSigning;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,6 +56,14 @@ public final class Preflight {
         } else if (eval.isEmpty() && !limits.topics().contains(c.get(JobConfig.TOPIC_TEST))) {
             out.add("topic.test=" + c.get(JobConfig.TOPIC_TEST) + " does not exist and eval.dataset is empty: ingest the test"
                     + " split into topic.test or set eval.dataset");
+        }
+        String keyFile = c.get(JobConfig.MODEL_SIGNING_KEY_FILE);
+        if (!keyFile.isEmpty()) {
+            try {
+                UpdateSigning.fromFile(Path.of(keyFile));
+            } catch (IllegalArgumentException e) {
+                out.add("model.signing-key-file=" + keyFile + ": " + e.getMessage());
+            }
         }
         if (memoryBytes > 0) {
             String m = memoryProblem(c, memoryBytes);

@@ -9,6 +9,7 @@ import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.update.ModelUpdate;
 import io.wrnstream.jobs.update.ModelUpdateSerializer;
+import io.wrnstream.jobs.update.UpdateSigning;
 import java.time.Duration;
 import java.util.Properties;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -71,7 +72,8 @@ public final class KafkaIo {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(JobConfig.TRANSACTIONAL_ID_PREFIX) + "-model-updates")
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis()))
-                .setRecordSerializer(new ModelUpdateSerializer(c.get(JobConfig.TOPIC_MODEL_UPDATES)))
+                .setRecordSerializer(new ModelUpdateSerializer(c.get(JobConfig.TOPIC_MODEL_UPDATES), c.get(JobConfig.MODEL_SIGNING_KEY_FILE).isEmpty()
+                        ? null : UpdateSigning.fromFile(java.nio.file.Path.of(c.get(JobConfig.MODEL_SIGNING_KEY_FILE)))))
                 .build();
     }
 

@@ -1,6 +1,7 @@
 package io.wrnstream.jobs.serve;
 
 import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.jobs.update.UpdateSigning;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -36,6 +37,8 @@ public final class ModelFollower implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread thread;
     private final UpdateChoice choice;
+    private final UpdateSigning signing;
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
 
     /**
@@ -45,7 +48,7 @@ public final class ModelFollower implements AutoCloseable {
      * @param clientProperties Kafka consumer properties; {@code bootstrap.servers} is required
      */
     public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties) {
-        this(server, topic, modelId, clientProperties, false);
+        this(server, topic, modelId, clientProperties, false, null);
     }
 
     /**
@@ -53,6 +56,16 @@ public final class ModelFollower implements AutoCloseable {
      * version is lower than the served one (an operator rolling a model back).
      */
     public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties, boolean allowDowngrade) {
+        this(server, topic, modelId, clientProperties, allowDowngrade, null);
+    }
+
+    /**
+     * Starts following {@code topic}; with {@code signing}, only updates signed with its key are loaded (see
+     * {@link UpdateSigning}), others are logged and counted as refused.
+     */
+    public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties, boolean allowDowngrade,
+                         UpdateSigning signing) {
+        this.signing = signing;
         this.choice = new UpdateChoice(allowDowngrade);
         this.server = server;
         this.topic = topic;
@@ -126,14 +139,21 @@ public final class ModelFollower implements AutoCloseable {
         return true;
     }
 
-    private static ModelUpdate parse(ConsumerRecord<byte[], byte[]> r) {
+    private ModelUpdate parse(ConsumerRecord<byte[], byte[]> r) {
         if (r.value() == null) return null; // a tombstone: nothing to load
         try {
-            return ModelUpdate.fromJson(new String(r.value(), StandardCharsets.UTF_8));
+            String json = new String(r.value(), StandardCharsets.UTF_8);
+            return signing == null ? ModelUpdate.fromJson(json) : signing.verify(json);
         } catch (IllegalArgumentException e) {
+            refused.incrementAndGet();
             LOG.warn("Skipping record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
             return null;
         }
+    }
+
+    /** Records skipped because they were not valid (or, with a signing key, not correctly signed) updates. */
+    public long refused() {
+        return refused.get();
     }
 
     @Override

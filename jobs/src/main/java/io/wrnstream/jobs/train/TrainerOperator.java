@@ -77,6 +77,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient long lastSnapshotNanos;
     private transient long trainingNanos;
     private transient boolean finished;
+    private transient boolean checkpointedThisAttempt;
     private transient boolean failBeforeNextRecord;
     private transient boolean inputEnded;
     private transient long preparedCheckpointId;
@@ -212,10 +213,23 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                     String.format("%.3f", e.accuracy()), e.learningRate(), String.format("%.1f", e.imagesPerSecond()));
             output.collect(new StreamRecord<>(e));
         }
+        failIfInjectedAt(lastStep.step());
         if (boundReached()) {
             finishTraining();
         } else if (snapshotDue()) {
             emitSnapshot();
+        }
+    }
+
+    /**
+     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step that
+     * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
+     */
+    private void failIfInjectedAt(long step) {
+        long[] at = config.get(JobConfig.FAIL_AT_STEPS);
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
+            throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
         }
     }
 
@@ -301,6 +315,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
+        checkpointedThisAttempt = true;
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !finished) {
             failBeforeNextRecord = true;
         }
