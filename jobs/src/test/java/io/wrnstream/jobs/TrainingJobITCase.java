@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.wrnstream.jobs.testing.Images;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
 import io.wrnstream.jobs.testing.Poison;
 import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.config.JobConfig;
@@ -202,6 +206,37 @@ class TrainingJobITCase {
         LOG.info("bit-exact recovery: final state crc {} without failures, {} with three ({} restores from checkpoints)", crc[0], crc[1], restores[1]);
         assertThat(restores).as("restores from a checkpoint without / with the injected failures").containsExactly(0, 3);
         assertThat(crc[1]).as("final parameters and optimiser state (CRC) after three failures").isEqualTo(crc[0]);
+    }
+
+    @Test
+    void boundedRunRestoredFromARetainedCheckpointEnds() throws Exception {
+        String p = "resume";
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 1);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
+        // The first job fails for good after its first checkpoint, which stays retained.
+        JobConfig first = config(p, Map.of("state.backend", "hashmap", "debug.fail-after-checkpoint", "true", "restart.attempts", "0"));
+        assertThat(catchThrowable(() -> runToEnd(first, p + ".events"))).isNotNull();
+        String checkpoint = RetainedCheckpoints.latest(first.get(JobConfig.CHECKPOINT_DIR)).orElseThrow();
+
+        // A new job restored from it must end by itself, as the unrestored one does (FLINK-31006 / FLINK-33466).
+        JobConfig again = config(p, Map.of("state.backend", "hashmap"));
+        Configuration flink = TrainingJob.flinkConfiguration(again);
+        flink.set(StateRecoveryOptions.SAVEPOINT_PATH, checkpoint);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+        env.configure(flink);
+        new TrainingJob(again).defineWorkflow(env, KafkaIo.trainingSource(again),
+                new TrainingJob.Sinks(KafkaIo.resultsSink(again), KafkaIo.deadLetterSink(again), KafkaIo.eventSink(again, p + ".events")));
+        JobClient job = env.executeAsync("restored " + p);
+        try {
+            job.getJobExecutionResult().get(120, TimeUnit.SECONDS);
+        } finally {
+            if (!job.getJobStatus().get().isGloballyTerminalState()) job.cancel().get();
+        }
+        List<TrainerEvent> events = events(p + ".events");
+        assertThat(events).anyMatch(e -> e.kind() == TrainerEvent.Kind.RESTORED);
+        TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
+        assertThat(end.imagesSeen()).as("the restored run trained the rest, nothing twice").isEqualTo(TRAIN_IMAGES);
     }
 
     private static final int DLQ_MAX_BYTES = 64 << 10;

@@ -12,6 +12,7 @@ import io.wrnstream.jobs.update.ModelUpdateSerializer;
 import io.wrnstream.jobs.update.UpdateSigning;
 import java.time.Duration;
 import java.util.Properties;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -32,7 +33,7 @@ public final class KafkaIo {
      * With {@code source.bounded=true} it ends at the offsets that are latest when the job starts.
      */
     @SuppressWarnings("deprecation") // OffsetResetStrategy is what this connector version's API takes
-    public static KafkaSource<KafkaImage> trainingSource(JobConfig c) {
+    public static Source<KafkaImage, ?, ?> trainingSource(JobConfig c) {
         int[] shape = c.get(JobConfig.INPUT_SHAPE);
         KafkaSourceBuilder<KafkaImage> b = KafkaSource.<KafkaImage>builder()
                 .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
@@ -45,7 +46,7 @@ public final class KafkaIo {
                         : OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
                 .setDeserializer(new KafkaImageDeserializer(TrainingRecords.maxValueBytes(shape[0], shape[1], shape[2])));
         if (c.get(JobConfig.SOURCE_BOUNDED)) b.setBounded(OffsetsInitializer.latest());
-        return b.build();
+        return new RestorableBoundedSource<>(b.build()); // a bounded run restored from a checkpoint ends too
     }
 
     /** Exactly-once sink of the evaluation records (JSON values) to {@code topic.results}. */
