@@ -20,6 +20,7 @@ import io.wrnstream.jobs.update.ModelUpdate;
 import io.wrnstream.jobs.update.ModelVersions;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -30,6 +31,7 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
@@ -146,7 +148,24 @@ public final class TrainingJob {
             f.setString(prefix + "factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
             f.setString(prefix + "port", port);
         }
+        restorePath(c).ifPresent(path -> f.set(StateRecoveryOptions.SAVEPOINT_PATH, path));
+        f.addAll(Configuration.fromMap(c.flinkOptions())); // flink.* last: the user's word wins
         return f;
+    }
+
+    /**
+     * The checkpoint or savepoint {@code restore} names: its value, or for {@code latest} the newest checkpoint retained
+     * under {@code checkpoint.dir}; empty when the job starts without state.
+     *
+     * @throws IllegalStateException when {@code restore=latest} and no checkpoint is retained
+     */
+    public static Optional<String> restorePath(JobConfig c) {
+        String r = c.get(JobConfig.RESTORE);
+        if (r.isEmpty()) return Optional.empty();
+        if (!r.equals("latest")) return Optional.of(r);
+        return Optional.of(RetainedCheckpoints.latest(c.get(JobConfig.CHECKPOINT_DIR)).orElseThrow(() -> new IllegalStateException(
+                "restore=latest but no checkpoint is retained under checkpoint.dir=" + c.get(JobConfig.CHECKPOINT_DIR)
+                        + ": give a checkpoint or savepoint path, or start without restore")));
     }
 
     /** Builds the graph on {@code env}, reading {@code source} and writing {@code sinks}. */

@@ -1,6 +1,7 @@
 package io.wrnstream.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.wrnstream.jobs.testing.Images;
@@ -237,6 +238,11 @@ class TrainingJobITCase {
         assertThat(events).anyMatch(e -> e.kind() == TrainerEvent.Kind.RESTORED);
         TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
         assertThat(end.imagesSeen()).as("the restored run trained the rest, nothing twice").isEqualTo(TRAIN_IMAGES);
+
+        // Rerunning the same command without --restore would start a new model from the committed offsets: refused.
+        assertThatThrownBy(() -> new TrainingJob(again.with("source.start", "committed")).execute())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("group-id=" + p + "-trainer has committed offsets on ")
+                .hasMessageContaining("--restore latest");
     }
 
     private static final int DLQ_MAX_BYTES = 64 << 10;

@@ -46,6 +46,8 @@ public final class JobConfig implements Serializable {
 
     /** Prefix of the Kafka client properties passed through unchanged (minus the prefix). */
     public static final String KAFKA_PREFIX = "kafka.";
+    /** Prefix of Flink configuration keys passed through unchanged (minus the prefix), e.g. {@code flink.state.checkpoints.num-retained}. */
+    public static final String FLINK_PREFIX = "flink.";
 
     private static final List<Option<?>> DECLARED = new ArrayList<>();
 
@@ -166,6 +168,12 @@ public final class JobConfig implements Serializable {
     public static final Option<Duration> RESTART_DELAY = declare("restart.delay", "1s",
             "Back-off before the first restart after a failure; it doubles with each further one, up to 1 min",
             v -> duration("restart.delay", v, false));
+    public static final Option<String> RESTORE = declare("restore", "",
+            "Start from a retained checkpoint or savepoint: its path/URI, or latest (the newest one retained under checkpoint.dir); "
+                    + "empty = no state", v -> v.strip());
+    public static final Option<Boolean> FRESH = declare("fresh", "false",
+            "Start a new model although group-id already has committed offsets on topic.train (it then trains on from those offsets); "
+                    + "without it such a start is refused", v -> bool("fresh", v));
     public static final Option<Boolean> FAIL_AFTER_CHECKPOINT = declare("debug.fail-after-checkpoint", "false",
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint",
             v -> bool("debug.fail-after-checkpoint", v));
@@ -187,10 +195,12 @@ public final class JobConfig implements Serializable {
     // Parsed values hold non-serialisable model types; a deserialised copy re-parses the raw text (readResolve).
     private final transient Map<String, Object> values;
     private final Map<String, String> kafka;
+    private final Map<String, String> flink;
 
     private JobConfig(Map<String, String> given) {
         Map<String, String> all = new LinkedHashMap<>();
         Map<String, String> passthrough = new TreeMap<>();
+        Map<String, String> flinkKeys = new TreeMap<>();
         Map<String, Object> parsed = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : given.entrySet()) {
             String k = e.getKey();
@@ -199,9 +209,17 @@ public final class JobConfig implements Serializable {
                     throw new IllegalArgumentException("Invalid option 'kafka.': must name a Kafka client property, e.g. kafka.security.protocol");
                 }
                 passthrough.put(k.substring(KAFKA_PREFIX.length()), e.getValue());
+            } else if (k.startsWith(FLINK_PREFIX)) {
+                String f = k.substring(FLINK_PREFIX.length());
+                if (!f.matches("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)+")) {
+                    throw new IllegalArgumentException("Invalid option '" + k + "': must name a Flink configuration key, e.g."
+                            + " flink.state.checkpoints.num-retained");
+                }
+                flinkKeys.put(f, e.getValue());
             } else if (find(k) == null) {
                 throw new IllegalArgumentException("Unknown option '" + k + "': must be one of "
-                        + OPTIONS.stream().map(Option::key).collect(Collectors.joining(", ")) + " or kafka.<client property>");
+                        + OPTIONS.stream().map(Option::key).collect(Collectors.joining(", ")) + ", kafka.<client property> or"
+                        + " flink.<Flink configuration key>");
             }
         }
         for (Option<?> o : OPTIONS) {
@@ -212,6 +230,7 @@ public final class JobConfig implements Serializable {
         this.raw = Collections.unmodifiableMap(new LinkedHashMap<>(all));
         this.values = parsed;
         this.kafka = Collections.unmodifiableMap(new TreeMap<>(passthrough));
+        this.flink = Collections.unmodifiableMap(flinkKeys);
         // Cross-option rules.
         if (get(SNAPSHOT_STEPS) == 0 && get(SNAPSHOT_INTERVAL).isZero()) {
             throw new IllegalStateException("snapshot.steps=0 and snapshot.interval=0s: at least one must be > 0 so that "
@@ -317,6 +336,14 @@ public final class JobConfig implements Serializable {
         return raw;
     }
 
+    /**
+     * The Flink configuration given as {@code flink.*}, prefix removed (e.g. {@code state.checkpoints.num-retained}); the
+     * job's Flink settings apply them last, so they override the job's own choices.
+     */
+    public Map<String, String> flinkOptions() {
+        return flink;
+    }
+
     /** The Kafka client properties given as {@code kafka.*}, prefix removed, e.g. {@code security.protocol}. */
     public Properties kafkaProperties() {
         Properties p = new Properties();
@@ -328,6 +355,7 @@ public final class JobConfig implements Serializable {
     public JobConfig with(Map<String, String> overrides) {
         Map<String, String> m = new LinkedHashMap<>(raw);
         kafka.forEach((k, v) -> m.put(KAFKA_PREFIX + k, v));
+        flink.forEach((k, v) -> m.put(FLINK_PREFIX + k, v));
         m.putAll(overrides);
         return of(m);
     }
@@ -369,6 +397,7 @@ public final class JobConfig implements Serializable {
         List<String> out = new ArrayList<>();
         raw.forEach((k, v) -> out.add(k + " = " + v));
         kafka.forEach((k, v) -> out.add(KAFKA_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
+        flink.forEach((k, v) -> out.add(FLINK_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
         return out;
     }
 
@@ -387,6 +416,8 @@ public final class JobConfig implements Serializable {
         }
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "kafka.<property>",
                 "Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...)"));
+        sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "flink.<key>",
+                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained)"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "config FILE", "Read key: value lines first; arguments override them"));
         return sb.toString();
     }
@@ -399,6 +430,7 @@ public final class JobConfig implements Serializable {
                     .append(" | ").append(o.description().replace("|", "\\|")).append(" |\n");
         }
         sb.append("| `kafka.<property>` | | Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...) |\n");
+        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`) |\n");
         return sb.toString();
     }
 

@@ -49,6 +49,20 @@ public final class Preflight {
             out.add("topic.train=" + train + " does not exist on bootstrap-servers=" + c.get(JobConfig.BOOTSTRAP_SERVERS)
                     + ": create it (wrn-stream ingest does) or name an existing topic");
         }
+        if (limits.committedPartitions() > 0 && c.get(JobConfig.RESTORE).isEmpty() && !c.get(JobConfig.FRESH)
+                && c.get(JobConfig.SOURCE_START).equals("committed")) {
+            out.add("group-id=" + c.get(JobConfig.GROUP_ID) + " has committed offsets on " + limits.committedPartitions()
+                    + " partition(s) of topic.train=" + train + ": an earlier job trained on them. Restore its model (--restore latest, or"
+                    + " a checkpoint or savepoint path), or start a new model from those offsets on purpose (--fresh true), or use another"
+                    + " group-id");
+        }
+        String restore = c.get(JobConfig.RESTORE);
+        if (!restore.isEmpty() && !restore.equals("latest") && (restore.startsWith("/") || restore.startsWith("file:"))) {
+            Path p = restore.startsWith("file:") ? Path.of(java.net.URI.create(restore)) : Path.of(restore);
+            if (!Files.exists(p)) {
+                out.add("restore=" + restore + " does not exist: give a retained checkpoint (.../chk-N) or savepoint directory, or latest");
+            }
+        }
         String eval = c.get(JobConfig.EVAL_DATASET);
         if (!eval.isEmpty() && !Files.exists(Path.of(eval))) {
             out.add("eval.dataset=" + eval + " does not exist: give a cifar10-jpeg folder or zip, or leave it empty to"

@@ -27,9 +27,15 @@ import org.apache.kafka.common.config.ConfigResource;
  * @param transactionMaxTimeoutMs the broker's {@code transaction.max.timeout.ms}
  * @param topicMaxMessageBytes {@code max.message.bytes} of the topics asked about that exist
  * @param topics the names of all topics
+ * @param committedPartitions partitions of {@code topic.train} on which {@code group-id} has committed offsets
  */
 public record BrokerLimits(int messageMaxBytes, long transactionMaxTimeoutMs, Map<String, Integer> topicMaxMessageBytes,
-                           Set<String> topics) {
+                           Set<String> topics, int committedPartitions) {
+
+    /** Limits without committed offsets. */
+    public BrokerLimits(int messageMaxBytes, long transactionMaxTimeoutMs, Map<String, Integer> topicMaxMessageBytes, Set<String> topics) {
+        this(messageMaxBytes, transactionMaxTimeoutMs, topicMaxMessageBytes, topics, 0);
+    }
 
     /** Kafka's default {@code message.max.bytes} and {@code max.message.bytes}: 1 MiB plus the batch overhead. */
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
@@ -94,7 +100,11 @@ public record BrokerLimits(int messageMaxBytes, long transactionMaxTimeoutMs, Ma
             for (ConfigResource r : topicResources) {
                 perTopic.put(r.name(), (int) number(configs.get(r), "max.message.bytes", messageMax));
             }
-            return new BrokerLimits(messageMax, txMax, perTopic, topics);
+            String train = c.get(JobConfig.TOPIC_TRAIN);
+            int committed = (int) admin.listConsumerGroupOffsets(c.get(JobConfig.GROUP_ID)).partitionsToOffsetAndMetadata()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).entrySet().stream()
+                    .filter(e -> e.getKey().topic().equals(train) && e.getValue() != null).count();
+            return new BrokerLimits(messageMax, txMax, perTopic, topics, committed);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while reading the broker's limits", e);

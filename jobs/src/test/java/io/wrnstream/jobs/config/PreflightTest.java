@@ -58,4 +58,32 @@ class PreflightTest {
         assertThatThrownBy(() -> JobConfig.fromArgs("--restart.attempts", "-1"))
                 .hasMessage("Invalid value '-1' for restart.attempts: must be an integer in [0, 1000]");
     }
+
+    @Test
+    void freshModelOnAGroupWithCommittedOffsetsIsRefusedUnlessToldOrRestored() {
+        BrokerLimits trained = new BrokerLimits(BrokerLimits.DEFAULT_MAX_MESSAGE_BYTES, BrokerLimits.DEFAULT_TRANSACTION_MAX_TIMEOUT_MS,
+                Map.of(), Set.of("wrn.train", "wrn.test"), 2);
+        assertThat(Preflight.problems(JobConfig.defaults(), trained, 0)).containsExactly("group-id=wrn-trainer has committed offsets on 2"
+                + " partition(s) of topic.train=wrn.train: an earlier job trained on them. Restore its model (--restore latest, or a checkpoint"
+                + " or savepoint path), or start a new model from those offsets on purpose (--fresh true), or use another group-id");
+        assertThat(Preflight.problems(JobConfig.fromArgs("--fresh", "true"), trained, 0)).isEmpty();
+        assertThat(Preflight.problems(JobConfig.fromArgs("--restore", "latest"), trained, 0)).isEmpty();
+        assertThat(Preflight.problems(JobConfig.fromArgs("--source.start", "earliest"), trained, 0)).isEmpty();
+        assertThat(Preflight.problems(JobConfig.fromArgs("--restore", "/no/such/chk-3"), BROKER, 0)).containsExactly(
+                "restore=/no/such/chk-3 does not exist: give a retained checkpoint (.../chk-N) or savepoint directory, or latest");
+    }
+
+    @Test
+    void flinkOptionsPassThroughAndWinLast() {
+        JobConfig c = JobConfig.fromArgs("--flink.state.checkpoints.num-retained", "3", "--flink.restart-strategy.type", "fixed-delay");
+        org.apache.flink.configuration.Configuration f = io.wrnstream.jobs.TrainingJob.flinkConfiguration(c);
+        assertThat(f.toMap()).containsEntry("state.checkpoints.num-retained", "3").containsEntry("restart-strategy.type", "fixed-delay");
+        assertThat(c.with("batch-size", "8").flinkOptions()).containsEntry("state.checkpoints.num-retained", "3");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--flink.nodots", "1"))
+                .hasMessage("Invalid option 'flink.nodots': must name a Flink configuration key, e.g. flink.state.checkpoints.num-retained");
+        assertThatThrownBy(() -> io.wrnstream.jobs.TrainingJob.flinkConfiguration(JobConfig.fromArgs("--restore", "latest",
+                "--checkpoint.dir", "file:///no/such/checkpoints")))
+                .hasMessage("restore=latest but no checkpoint is retained under checkpoint.dir=file:///no/such/checkpoints: give a checkpoint or"
+                        + " savepoint path, or start without restore");
+    }
 }
