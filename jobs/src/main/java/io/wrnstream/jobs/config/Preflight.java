@@ -1,7 +1,7 @@
 package io.wrnstream.jobs.config;
 
 import io.wrnstream.jobs.publish.BrokerLimits;
-import io.wrnstream.jobs.update.UpdateSigning;
+import io.wrnstream.kafka.update.UpdateSigning;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package io.wrnstream.jobs.decode;
 
-import io.wrnstream.jobs.format.RecordFormatException;
-import io.wrnstream.jobs.format.RecordFormatException.Reason;
 import io.wrnstream.jobs.metrics.DeadLetterMetrics;
+import io.wrnstream.kafka.format.RecordFormatException;
+import io.wrnstream.kafka.format.RecordFormatException.Reason;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;

@@ -1,12 +1,12 @@
 package io.wrnstream.jobs.decode;
 
-import static io.wrnstream.jobs.format.RecordFormatException.Reason.BAD_ID;
-import static io.wrnstream.jobs.format.RecordFormatException.Reason.BAD_SHAPE;
-import static io.wrnstream.jobs.format.RecordFormatException.Reason.TOO_LARGE;
+import static io.wrnstream.kafka.format.RecordFormatException.Reason.BAD_ID;
+import static io.wrnstream.kafka.format.RecordFormatException.Reason.BAD_SHAPE;
+import static io.wrnstream.kafka.format.RecordFormatException.Reason.TOO_LARGE;
 
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.format.RecordFormatException;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.format.RecordFormatException;
 import io.wrnstream.model.data.ImageLimits;
 import io.wrnstream.model.data.Sample;
 

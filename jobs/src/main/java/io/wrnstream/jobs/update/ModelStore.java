@@ -1,13 +1,9 @@
 package io.wrnstream.jobs.update;
 
 import io.wrnstream.model.io.ModelFile;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -26,7 +22,7 @@ import org.apache.flink.core.fs.Path;
  * <pre>{@code
  * ModelStore store = new ModelStore("s3://models/wrn");
  * ModelStore.Written w = store.write("wrn-16-4", 3, 12, 1500, fileBytes);
- * byte[] again = ModelStore.read(w.location(), w.size(), w.sha256());
+ * byte[] again = ModelFiles.read(w.location(), w.size(), w.sha256());
  * }</pre>
  */
 public final class ModelStore {
@@ -93,66 +89,5 @@ public final class ModelStore {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot list the model store folder " + dir, e);
         }
-    }
-
-    /** Largest model file {@link #read(String, long, String)} accepts: 1 GiB (WRN-28-10 with momentum is about 300 MB). */
-    public static final long MAX_FILE_BYTES = 1L << 30;
-
-    /**
-     * Reads the file at {@code location} and checks its size and SHA-256, within {@link #MAX_FILE_BYTES}.
-     *
-     * @throws IllegalArgumentException when the size or digest differ from the expected ones
-     * @throws UncheckedIOException when it cannot be read
-     */
-    public static byte[] read(String location, long expectedSize, String expectedSha256) {
-        return read(location, expectedSize, expectedSha256, MAX_FILE_BYTES);
-    }
-
-    /**
-     * Reads the file at {@code location} and checks its size and SHA-256. The announced size is checked against
-     * {@code maxBytes} and the file system's length of the file before reading, and the file is streamed into a
-     * buffer that grows with the bytes actually read, so a forged size allocates nothing.
-     *
-     * @throws IllegalArgumentException when the size or digest differ from the expected ones, or the size is above
-     *     {@code maxBytes}
-     * @throws UncheckedIOException when it cannot be read
-     */
-    public static byte[] read(String location, long expectedSize, String expectedSha256, long maxBytes) {
-        long bound = Math.min(maxBytes, Integer.MAX_VALUE - 16);
-        if (expectedSize < 0 || expectedSize > bound) {
-            throw new IllegalArgumentException("Invalid size " + expectedSize + " of model file " + location + ": must be in [0, "
-                    + bound + "] bytes");
-        }
-        Path p = new Path(URI.create(location));
-        ByteArrayOutputStream buf = new ByteArrayOutputStream((int) Math.min(expectedSize, 1 << 20));
-        MessageDigest digest = ModelFile.sha256();
-        try {
-            FileSystem fs = p.getFileSystem();
-            long actual = fs.getFileStatus(p).getLen();
-            if (actual != expectedSize) {
-                throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize
-                        + " bytes (it has " + actual + "); not read");
-            }
-            try (InputStream in = fs.open(p)) {
-                byte[] chunk = new byte[1 << 16];
-                long total = 0;
-                for (int n; (n = in.read(chunk)) >= 0; ) {
-                    total += n;
-                    if (total > expectedSize) break;
-                    buf.write(chunk, 0, n);
-                    digest.update(chunk, 0, n);
-                }
-                if (total != expectedSize) {
-                    throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize + " bytes");
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read model file " + location + ": " + e.getMessage(), e);
-        }
-        String sha = HexFormat.of().formatHex(digest.digest());
-        if (!sha.equalsIgnoreCase(expectedSha256)) {
-            throw new IllegalArgumentException("Model file " + location + " has SHA-256 " + sha + ", the update announced " + expectedSha256);
-        }
-        return buf.toByteArray();
     }
 }

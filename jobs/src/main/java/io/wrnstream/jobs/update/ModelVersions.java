@@ -1,6 +1,7 @@
 package io.wrnstream.jobs.update;
 
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.kafka.update.ModelUpdate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -3,11 +3,11 @@ package io.wrnstream.jobs.decode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.wrnstream.jobs.format.ImageCodec;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.format.RecordFormatException;
+import io.wrnstream.kafka.format.ImageCodec;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.format.RecordFormatException;
 import io.wrnstream.jobs.testing.Poison;
 import io.wrnstream.model.data.Sample;
 import java.util.List;

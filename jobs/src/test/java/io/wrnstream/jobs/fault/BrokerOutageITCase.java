@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
-import io.wrnstream.jobs.embedded.EmbeddedKafka;
+import io.wrnstream.embedded.EmbeddedKafka;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.testing.Images;

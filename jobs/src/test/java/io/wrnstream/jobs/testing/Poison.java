@@ -1,12 +1,12 @@
 package io.wrnstream.jobs.testing;
 
 import io.wrnstream.jobs.decode.TrainingRecords;
-import io.wrnstream.jobs.format.ImageCodec;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
+import io.wrnstream.kafka.format.ImageCodec;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.model.data.ImageBombs;
 import io.wrnstream.model.data.Sample;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,8 +14,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -143,41 +141,10 @@ public final class Poison {
 
     /** A PNG declaring {@code w x h} (colour type 0 grey or 2 RGB) with one row of zeros. */
     public static byte[] pngBomb(int w, int h, int colourType) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) colourType)
-                .put((byte) 0).put((byte) 0).put((byte) 0).array());
-        Deflater d = new Deflater(9);
-        d.setInput(new byte[1 + w * (colourType == 2 ? 3 : 1)]);
-        d.finish();
-        byte[] buf = new byte[1 << 16];
-        chunk(out, "IDAT", Arrays.copyOf(buf, d.deflate(buf)));
-        chunk(out, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
-        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.writeBytes(t);
-        out.writeBytes(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return ImageBombs.png(w, h, colourType);
     }
 
     private static void patchSof(byte[] jpeg, int height, int width) {
-        for (int i = 2; i + 9 < jpeg.length; i++) {
-            int m = jpeg[i + 1] & 0xFF;
-            if ((jpeg[i] & 0xFF) == 0xFF && (m == 0xC0 || m == 0xC1 || m == 0xC2)) {
-                jpeg[i + 5] = (byte) (height >> 8);
-                jpeg[i + 6] = (byte) height;
-                jpeg[i + 7] = (byte) (width >> 8);
-                jpeg[i + 8] = (byte) width;
-                return;
-            }
-        }
-        throw new AssertionError("no SOF marker");
+        ImageBombs.patchSof(jpeg, height, width);
     }
 }

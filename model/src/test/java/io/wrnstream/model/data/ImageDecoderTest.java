@@ -3,12 +3,8 @@ package io.wrnstream.model.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.Random;
-import java.util.zip.CRC32;
-import java.util.zip.Deflater;
 import org.junit.jupiter.api.Test;
 
 /** Image bombs are refused from their header, before anything is allocated for their pixels. */
@@ -27,7 +23,7 @@ class ImageDecoderTest {
 
     @Test
     void pngDeclaring32000x32000IsRefusedBeforeDecoding() {
-        byte[] bomb = pngBomb(32_000, 32_000);
+        byte[] bomb = ImageBombs.png(32_000, 32_000, 0);
         long before = usedHeap();
         long t0 = System.nanoTime();
 
@@ -42,7 +38,7 @@ class ImageDecoderTest {
     @Test
     void jpegWithPatchedStartOfFrameIsRefusedBeforeDecoding() throws IOException {
         byte[] jpeg = TestImages.jpeg(3, 32, 32, TestImages.randomPixels(new Random(1), 3, 32, 32));
-        patchSof(jpeg, 65_535, 65_535);
+        ImageBombs.patchSof(jpeg, 65_535, 65_535);
 
         assertThatThrownBy(() -> Datasets.decodeImage(1, 0, jpeg))
                 .isInstanceOf(ImageDecodeException.class)
@@ -66,56 +62,12 @@ class ImageDecoderTest {
     void malformedHeadersFailWithTheReason() {
         byte[] sig = {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
         assertThatThrownBy(() -> ImageHeader.probe(sig)).hasMessage("truncated PNG: 8 bytes, no complete IHDR chunk");
-        assertThatThrownBy(() -> ImageHeader.probe(pngBomb(0, 5))).hasMessage("malformed PNG: header declares 0x5 pixels (WxH)");
+        assertThatThrownBy(() -> ImageHeader.probe(ImageBombs.png(0, 5, 0))).hasMessage("malformed PNG: header declares 0x5 pixels (WxH)");
         byte[] sosFirst = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xDA, 0, 2};
         assertThatThrownBy(() -> ImageHeader.probe(sosFirst)).hasMessage("malformed JPEG: scan before any start-of-frame marker");
         byte[] lossless = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xC3, 0, 11, 8, 0, 8, 0, 8, 3, 0, 0, 0, 0};
         assertThatThrownBy(() -> ImageHeader.probe(lossless))
                 .hasMessage("unsupported JPEG: SOF3 (only baseline, extended and progressive DCT are decodable)");
-    }
-
-    /** A grey PNG declaring {@code w x h} with a few rows of zeros: a decoder that trusts the header allocates w*h bytes. */
-    static byte[] pngBomb(int w, int h) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-        chunk(out, "IHDR", ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0).put((byte) 0)
-                .put((byte) 0).put((byte) 0).array());
-        Deflater d = new Deflater(9);
-        d.setInput(new byte[Math.max(1, Math.min(w, 1 << 20)) + 1]);
-        d.finish();
-        byte[] buf = new byte[1 << 16];
-        int n = d.deflate(buf);
-        byte[] idat = new byte[n];
-        System.arraycopy(buf, 0, idat, 0, n);
-        chunk(out, "IDAT", idat);
-        chunk(out, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(ByteArrayOutputStream out, String type, byte[] data) {
-        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        out.writeBytes(ByteBuffer.allocate(4).putInt(data.length).array());
-        out.writeBytes(t);
-        out.writeBytes(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
-    }
-
-    /** Rewrites the height and width of the first SOF0/1/2 marker of {@code jpeg}. */
-    static void patchSof(byte[] jpeg, int height, int width) {
-        for (int i = 2; i + 9 < jpeg.length; i++) {
-            int m = jpeg[i + 1] & 0xFF;
-            if ((jpeg[i] & 0xFF) == 0xFF && (m == 0xC0 || m == 0xC1 || m == 0xC2)) {
-                jpeg[i + 5] = (byte) (height >> 8);
-                jpeg[i + 6] = (byte) height;
-                jpeg[i + 7] = (byte) (width >> 8);
-                jpeg[i + 8] = (byte) width;
-                return;
-            }
-        }
-        throw new AssertionError("no SOF marker");
     }
 
     private static long usedHeap() {
