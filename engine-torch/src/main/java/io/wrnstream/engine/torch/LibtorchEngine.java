@@ -209,6 +209,13 @@ public final class LibtorchEngine extends AbstractEngine {
             torch.manual_seed(dropoutSeed);
             Tensor x = input(batch);
             Tensor y = labels(batch);
+            // batch_norm(training) updates the running statistics in the forward pass, before the finite check below.
+            List<Tensor> runningStats = new ArrayList<>();
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                for (Slot s : slots) {
+                    if (!s.entry().kind().trainable()) runningStats.add(s.tensor().clone());
+                }
+            }
             Tensor out;
             try (Autocast ac = new Autocast()) {
                 out = forward(x, true).to(ScalarType.Float);
@@ -219,7 +226,14 @@ public final class LibtorchEngine extends AbstractEngine {
             copyOut(out.detach(), logits);
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 finite = Double.isFinite(loss) && gradientsFinite();
-                if (finite) update(lr);
+                if (finite) {
+                    update(lr);
+                } else {
+                    int i = 0;
+                    for (Slot s : slots) { // the skipped step must not leave its batch in the running statistics
+                        if (!s.entry().kind().trainable()) s.tensor().copy_(runningStats.get(i++));
+                    }
+                }
                 for (Slot s : slots) {
                     if (s.entry().kind().trainable()) s.tensor().mutable_grad().reset();
                 }
