@@ -13,6 +13,7 @@ import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
+import io.wrnstream.jobs.update.FinalModelSink;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
 import io.wrnstream.kafka.update.ModelUpdate;
 import java.util.Objects;
@@ -150,6 +151,8 @@ public final class TrainingJob {
             trainer.sinkTo(sinks.events()).uid("trainer-event-sink").name("trainer events").setParallelism(1);
         }
         trainer.sinkTo(new LogSink<>(EVENTS_LOGGER, TrainerEvent::toJson)).uid("trainer-event-log").name("trainer events: log").setParallelism(1);
+        trainer.getSideOutput(TrainerOperator.FINAL_MODEL).sinkTo(new FinalModelSink(config.get(JobConfig.MODEL_OUTPUT)))
+                .uid("final-model-sink").name("final model: " + config.get(JobConfig.MODEL_OUTPUT)).setParallelism(1);
 
         SingleOutputStreamOperator<Evaluation> evaluations = trainer.getSideOutput(TrainerOperator.SNAPSHOTS)
                 .transform("evaluate", TypeInformation.of(Evaluation.class), new EvaluatorOperator(config))
