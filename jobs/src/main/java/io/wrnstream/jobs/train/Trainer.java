@@ -78,6 +78,9 @@ public final class Trainer implements AutoCloseable {
 
         /** Called after every step with its result, its duration and the epochs trained. */
         default void stepped(StepResult result, long nanos, double epochs) {}
+
+        /** Called after a step's event, before bounds and snapshots are looked at (the operator's fault injection). */
+        default void afterStep(StepResult result) {}
     }
 
     /** A checkpoint's trainer state and how long the synchronous engine copy took. */
@@ -248,6 +251,7 @@ public final class Trainer implements AutoCloseable {
                     String.format("%.3f", e.accuracy()), e.learningRate(), String.format("%.1f", e.imagesPerSecond()));
             out.event(e);
         }
+        out.afterStep(lastStep);
         if (boundReached()) {
             finishTraining();
         } else if (snapshotDue()) {

@@ -9,6 +9,7 @@ import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.jobs.config.Preflight;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -74,6 +75,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient ListState<byte[]> state;
     private transient TrainerState restored;
     private transient Trainer trainer;
+    private transient boolean checkpointedThisAttempt;
     private transient TrainerMetrics metrics;
     private transient boolean failBeforeNextRecord;
 
@@ -109,6 +111,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         if (options.cuda() && TrainConfig.AUTO.equals(config.get(JobConfig.PRECISION))) {
             train = train.withEngine(train.engine(), TrainConfig.defaultPrecision(train.engine(), true));
         }
+        String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
+        if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
         Trainer.Settings settings = settings(config);
         if (restored != null) {
             TrainingEngine engine = Engines.restore(restored.engine(), options);
@@ -154,6 +158,18 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         trainer.add(element.getValue());
     }
 
+    /**
+     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step that
+     * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
+     */
+    private void failIfInjectedAt(long step) {
+        long[] at = config.get(JobConfig.FAIL_AT_STEPS);
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
+            throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
+        }
+    }
+
     @Override
     public void endInput() throws Exception {
         trainer.endInput();
@@ -185,6 +201,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
+        checkpointedThisAttempt = true;
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !trainer.finished()) {
             failBeforeNextRecord = true;
         }
@@ -228,6 +245,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         @Override
         public void stepped(StepResult result, long nanos, double epochs) {
             metrics.onStep(result, nanos, epochs);
+        }
+
+        @Override
+        public void afterStep(StepResult result) {
+            failIfInjectedAt(result.step());
         }
     }
 }
