@@ -140,9 +140,9 @@ final class C10dGroup implements ProcessGroup {
         }
     }
 
-    /** Adds {@code delta} to the counter {@code key} of this group generation's store and returns its new value (atomic). */
-    long add(String key, long delta) {
-        return prefixed.add(key, delta);
+    @Override
+    public long arrive(String key) {
+        return prefixed.add(key, 1);
     }
 
     @Override

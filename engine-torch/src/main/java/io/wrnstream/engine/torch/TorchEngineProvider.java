@@ -51,9 +51,10 @@ public final class TorchEngineProvider implements EngineProvider {
         return C10dGroup.open(spec, hosted, false);
     }
 
-    /** As {@link #openGroup(GroupSpec, java.util.function.Consumer)}, over NCCL for engines on CUDA devices when {@code cuda}. */
-    public static ProcessGroup openGroup(GroupSpec spec, java.util.function.Consumer<java.net.InetSocketAddress> hosted, boolean cuda) {
-        return C10dGroup.open(spec, hosted, cuda);
+    /** Over NCCL for engines on CUDA devices, Gloo on the CPU. */
+    @Override
+    public ProcessGroup openGroup(GroupSpec spec, EngineOptions options, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return C10dGroup.open(spec, hosted, options.cuda());
     }
 
     @Override

@@ -10,6 +10,13 @@ import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
 import io.wrnstream.jobs.config.Preflight;
+import io.wrnstream.model.engine.AbstractEngine;
+import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.GroupSpec;
+import io.wrnstream.model.engine.GroupStep;
+import io.wrnstream.model.engine.ProcessGroup;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -74,6 +81,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient TrainConfig train;
     private transient ListState<byte[]> state;
     private transient TrainerState restored;
+    /** Data-parallel only: the checkpoint restored from (0: fresh), and every rank's restored entry. */
+    private transient long restoredCheckpoint;
+    private transient List<RankState> restoredRanks;
+    private transient ProcessGroup group;
+    private transient org.apache.flink.core.fs.Path rendezvous;
     private transient Trainer trainer;
     private transient boolean checkpointedThisAttempt;
     private transient TrainerMetrics metrics;
@@ -91,11 +103,24 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                 config.get(JobConfig.MODEL_PUBLISH), config.get(JobConfig.MODEL_PUBLISH_EVERY));
     }
 
+    /** Whether this trainer is one of {@code trainer.parallelism} > 1 data-parallel ranks. */
+    private boolean dataParallel() {
+        return config.get(JobConfig.TRAINER_PARALLELISM) > 1;
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("trainer-state", BytePrimitiveArraySerializer.INSTANCE));
         restored = null;
+        if (dataParallel()) {
+            // Union state: on restore every rank sees every rank's entry, so it can load the model the last rank stored.
+            state = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>("trainer-ranks", BytePrimitiveArraySerializer.INSTANCE));
+            restoredCheckpoint = context.getRestoredCheckpointId().orElse(0L);
+            restoredRanks = new ArrayList<>();
+            if (context.isRestored()) for (byte[] b : state.get()) restoredRanks.add(RankState.deserialize(b));
+            return;
+        }
+        state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("trainer-state", BytePrimitiveArraySerializer.INSTANCE));
         if (context.isRestored()) {
             Iterator<byte[]> it = state.get().iterator();
             if (it.hasNext()) restored = TrainerStateSerializer.deserialize(it.next());
@@ -114,6 +139,10 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
         if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
         Trainer.Settings settings = settings(config);
+        if (dataParallel()) {
+            openRank(settings, options);
+            return;
+        }
         if (restored != null) {
             TrainingEngine engine = Engines.restore(restored.engine(), options);
             registerMetrics(engine, restored.snapshotVersion());
@@ -124,6 +153,94 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             registerMetrics(engine, 0);
             trainer = Trainer.start(train, settings, engine, new Outputs(), System::nanoTime);
         }
+    }
+
+    /**
+     * Joins the data-parallel group as rank = subtask index: rendezvous under the checkpoint directory, a fresh group
+     * per attempt and restore point, then the model of the restored checkpoint (stored by the rank that took its
+     * barrier last) and this rank's own pending images and counters.
+     */
+    private void openRank(Trainer.Settings settings, EngineOptions options) {
+        int rank = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        int ranks = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        if (ranks != config.get(JobConfig.TRAINER_PARALLELISM)) {
+            throw new IllegalStateException("The trainer runs with " + ranks + " subtasks but trainer.parallelism=" + config.get(JobConfig.TRAINER_PARALLELISM));
+        }
+        String generation = Rendezvous.generation(getRuntimeContext().getJobInfo().getJobId().toHexString(),
+                getRuntimeContext().getTaskInfo().getAttemptNumber(), restoredCheckpoint);
+        Duration timeout = config.get(JobConfig.TRAINER_GROUP_TIMEOUT);
+        rendezvous = Rendezvous.file(config.get(JobConfig.CHECKPOINT_DIR), generation);
+        String host = groupHost();
+        int port = rank == 0 ? 0 : Rendezvous.await(rendezvous, timeout).getPort();
+        if (rank != 0) host = Rendezvous.await(rendezvous, timeout).getHostString();
+        group = Engines.provider(train.engine()).openGroup(new GroupSpec(rank, ranks, host, port, "wrn/" + generation, timeout), options,
+                address -> Rendezvous.publish(rendezvous, address));
+        TrainingEngine engine;
+        TrainerState own = null;
+        if (!restoredRanks.isEmpty()) {
+            RankState model = restoredRanks.stream().filter(r -> r.state().engine().length > 0).findFirst().orElseThrow(() ->
+                    new IllegalStateException("Restored trainer state of checkpoint " + restoredCheckpoint + " holds no model: no rank took its barrier last"));
+            RankState mine = restoredRanks.stream().filter(r -> r.rank() == rank).findFirst().orElseThrow(() ->
+                    new IllegalStateException("Restored trainer state has no entry of rank " + rank + ": trainer.parallelism changed?"));
+            if (mine.ranks() != ranks) {
+                throw new IllegalStateException("Checkpoint " + restoredCheckpoint + " was taken with trainer.parallelism=" + mine.ranks()
+                        + ", this job runs " + ranks + ": keep trainer.parallelism when restoring");
+            }
+            engine = Engines.restore(model.state().engine(), options);
+            TrainerState s = mine.state();
+            own = new TrainerState(s.checkpointId(), model.state().engine(), engine.step(), engine.imagesSeen(), s.snapshotVersion(),
+                    s.lastSnapshotStep(), s.trainingNanos(), s.finished(), s.pending());
+        } else {
+            engine = Engines.create(train, options);
+        }
+        registerMetrics(engine, own == null ? 0 : own.snapshotVersion());
+        Trainer.Group peers = new Trainer.Group() {
+            @Override
+            public int rank() {
+                return group.rank();
+            }
+
+            @Override
+            public int size() {
+                return group.size();
+            }
+
+            @Override
+            public GroupStep step(List<Batch> shares, long[] signals) {
+                return ((AbstractEngine) engine).trainStep(shares, signals, group);
+            }
+
+            @Override
+            public long arrive(String key) {
+                return group.arrive(key);
+            }
+        };
+        Outputs outputs = new Outputs(rank);
+        trainer = (own == null ? Trainer.start(train, settings, engine, outputs, System::nanoTime)
+                : Trainer.resume(train, settings, engine, own, outputs, System::nanoTime))
+                .joining(peers, config.get(JobConfig.TRAINER_FLUSH_INTERVAL), restoredCheckpoint);
+        scheduleFlush();
+    }
+
+    private String groupHost() {
+        String h = config.get(JobConfig.TRAINER_GROUP_HOST);
+        if (!h.equals("auto")) return h;
+        try {
+            return java.net.InetAddress.getLocalHost().getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            return "127.0.0.1";
+        }
+    }
+
+    /** The flush timer: a rank that waited {@code trainer.flush-interval} steps with what it has. */
+    private void scheduleFlush() {
+        long every = config.get(JobConfig.TRAINER_FLUSH_INTERVAL).toMillis();
+        getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + every, t -> {
+            if (trainer != null && !trainer.finished()) {
+                trainer.onTimer();
+                scheduleFlush();
+            }
+        });
     }
 
     private void registerMetrics(TrainingEngine engine, long snapshotVersion) {
@@ -191,6 +308,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         long t0 = System.nanoTime();
         Trainer.Checkpoint c = trainer.checkpoint(context.getCheckpointId());
         byte[] bytes = TrainerStateSerializer.serialize(c.state());
+        if (group != null) bytes = RankState.serialize(new RankState(group.rank(), group.size(), c.state()));
         state.update(List.of(bytes));
         double syncMillis = (System.nanoTime() - t0) / 1e6 + c.engineCopyMillis();
         metrics.onCheckpoint(syncMillis, bytes.length);
@@ -211,6 +329,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void close() throws Exception {
         if (trainer != null) trainer.close();
         trainer = null;
+        if (group != null) {
+            group.close();
+            if (group.rank() == 0) Rendezvous.remove(rendezvous);
+            group = null;
+        }
         super.close();
     }
 
@@ -221,9 +344,20 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
 
     /** The trainer's products onto this operator's outputs and metrics. */
     private final class Outputs implements Trainer.Outputs {
+        private final int rank;
+
+        Outputs() {
+            this(0);
+        }
+
+        /** Events of rank {@code rank}: rank 0 reports for the group; another rank only the checkpoints it stores. */
+        Outputs(int rank) {
+            this.rank = rank;
+        }
+
         @Override
         public void event(TrainerEvent event) {
-            output.collect(new StreamRecord<>(event));
+            if (rank == 0 || event.kind() == TrainerEvent.Kind.CHECKPOINT) output.collect(new StreamRecord<>(event));
         }
 
         @Override

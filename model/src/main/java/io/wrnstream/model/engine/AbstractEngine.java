@@ -140,7 +140,9 @@ public abstract class AbstractEngine implements TrainingEngine {
         shares.forEach(this::checkShape);
         double lr = config.optim().learningRateAt(imagesSeen);
         Local local = accumulateGradients(shares, step, group.rank(), group.size());
+        long t0 = System.nanoTime();
         Exchanged x = exchange(local, signals, group);
+        lastExchangeNanos = System.nanoTime() - t0;
         if (x.images() == 0) return new GroupStep(null, x.imagesByRank(), x.signals());
         applyAveraged(x, lr);
         if (!x.finite()) LOG.warn("Non-finite loss or gradient at step {} (loss sum {}): update skipped on every rank", step, x.lossSum());
@@ -148,6 +150,13 @@ public abstract class AbstractEngine implements TrainingEngine {
         imagesSeen += x.images();
         return new GroupStep(new StepResult(step, imagesSeen, x.lossSum() / x.images(), x.correct() / x.images(), lr, !x.finite()),
                 x.imagesByRank(), x.signals());
+    }
+
+    private long lastExchangeNanos;
+
+    /** Wall time of the last data-parallel step's exchange (all-reduce plus waiting for the slowest rank), in ns. */
+    public final long lastExchangeNanos() {
+        return lastExchangeNanos;
     }
 
     /**

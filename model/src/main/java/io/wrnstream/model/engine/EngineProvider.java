@@ -42,6 +42,11 @@ public interface EngineProvider {
                 + spec.size() + " needs engine=libtorch (or set trainer.parallelism=1)");
     }
 
+    /** As {@link #openGroup(GroupSpec, java.util.function.Consumer)} for engines on the device {@code options} names. */
+    default ProcessGroup openGroup(GroupSpec spec, EngineOptions options, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return openGroup(spec, hosted);
+    }
+
     /** Facts about the loaded runtime for benchmark records, for example {@code onednn: true}; empty by default. */
     default java.util.Map<String, Object> runtimeFacts() {
         return java.util.Map.of();

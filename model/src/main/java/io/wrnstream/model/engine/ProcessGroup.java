@@ -21,6 +21,11 @@ public interface ProcessGroup extends AutoCloseable {
         }
 
         @Override
+        public long arrive(String key) {
+            return 1;
+        }
+
+        @Override
         public void close() {}
 
         @Override
@@ -34,6 +39,12 @@ public interface ProcessGroup extends AutoCloseable {
 
     /** Number of ranks. */
     int size();
+
+    /**
+     * Atomically counts one arrival of this rank at {@code key} (in this group generation's store) and returns the
+     * count including it: the rank that sees {@link #size()} arrived last.
+     */
+    long arrive(String key);
 
     /** Leaves the group and frees its connections. */
     @Override
