@@ -1,5 +1,8 @@
 package io.wrnstream.engine.torch;
 
+import io.wrnstream.model.engine.GroupSpec;
+import io.wrnstream.model.engine.ProcessGroup;
+
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.EngineProvider;
 import io.wrnstream.model.engine.EngineState;
@@ -34,6 +37,18 @@ public final class TorchEngineProvider implements EngineProvider {
     @Override
     public TrainingEngine restore(EngineState state, EngineOptions options) {
         return LibtorchEngine.restore(state, options);
+    }
+
+    /** Gloo on the CPU; NCCL when {@code device} is CUDA (GPU natives only). */
+    @Override
+    public ProcessGroup openGroup(GroupSpec spec, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return C10dGroup.open(spec, hosted, false);
+    }
+
+    /** Over NCCL for engines on CUDA devices, Gloo on the CPU. */
+    @Override
+    public ProcessGroup openGroup(GroupSpec spec, EngineOptions options, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return C10dGroup.open(spec, hosted, options.cuda());
     }
 
     @Override
