@@ -25,7 +25,7 @@ public final class JobCommand implements Callable<Integer> {
             System.out.println("Usage: wrn-stream job [--config FILE] [--key value]...\n\nOptions:\n" + JobConfig.help());
             return 0;
         }
-        new TrainingJob(JobConfig.fromArgs(args.toArray(String[]::new))).execute();
+        new TrainingJob(JobConfig.fromClusterAndArgs(args.toArray(String[]::new))).execute();
         return 0;
     }
 }
