@@ -51,6 +51,8 @@ public final class Defaults {
     public static final String TOPIC_TRAIN = "wrn.train";
     /** Topic of held-out images. */
     public static final String TOPIC_TEST = "wrn.test";
+    /** Topic of the job's evaluation records, which {@code report} reads. */
+    public static final String TOPIC_RESULTS = "wrn.results";
     /** Compacted topic of model-update events, which {@code serve} follows. */
     public static final String TOPIC_MODEL_UPDATES = "wrn.model-updates";
 }

@@ -93,7 +93,7 @@ public final class JobConfig implements Serializable {
             "Topic of training images (ImageRecord values, key = sample id)", topicLike());
     public static final ConfigOption<String> TOPIC_TEST = declare(key("topic.test").stringType().defaultValue(Defaults.TOPIC_TEST),
             "Topic of held-out images, read once by the evaluator when eval.dataset is empty", topicLike());
-    public static final ConfigOption<String> TOPIC_RESULTS = declare(key("topic.results").stringType().defaultValue("wrn.results"),
+    public static final ConfigOption<String> TOPIC_RESULTS = declare(key("topic.results").stringType().defaultValue(Defaults.TOPIC_RESULTS),
             "Topic the evaluation records are written to (exactly once, JSON)", topicLike());
     public static final ConfigOption<String> TOPIC_DEAD_LETTER = declare(key("topic.dead-letter").stringType().defaultValue("wrn.dead-letter"),
             "Topic for undecodable or invalid training records (original key/value, reason in header wrn.dlq.reason)", topicLike());
