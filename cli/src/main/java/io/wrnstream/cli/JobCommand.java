@@ -3,6 +3,7 @@ package io.wrnstream.cli;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
 import java.util.ArrayList;
+import org.apache.flink.runtime.client.JobExecutionException;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,7 +26,13 @@ public final class JobCommand implements Callable<Integer> {
             System.out.println("Usage: wrn-stream job [--config FILE] [--key value]...\n\nOptions:\n" + JobConfig.help());
             return 0;
         }
-        new TrainingJob(JobConfig.fromClusterAndArgs(args.toArray(String[]::new))).execute();
+        TrainingJob job = new TrainingJob(JobConfig.fromClusterAndArgs(args.toArray(String[]::new)));
+        try {
+            job.execute();
+        } catch (JobExecutionException e) {
+            System.err.println(TrainingJob.describeFailure(e));
+            return 1;
+        }
         return 0;
     }
 }

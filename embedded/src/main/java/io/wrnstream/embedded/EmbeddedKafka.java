@@ -112,6 +112,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         throw new IllegalStateException("Embedded Kafka broker did not start after " + START_ATTEMPTS + " attempts", last);
     }
 
+    /**
+     * Runs a broker in this JVM until it is killed: {@code main(logDir, brokerPort, controllerPort)}. The log directory
+     * is formatted only when it holds no broker yet, so a restarted process resumes the same log on the same ports
+     * (the fault tests run the broker in its own JVM this way and stop it under a running job).
+     */
+    public static void main(String[] args) throws Exception {
+        if (args.length != 3) throw new IllegalArgumentException("Usage: EmbeddedKafka LOG_DIR BROKER_PORT CONTROLLER_PORT");
+        Path dir = Path.of(args[0]);
+        Files.createDirectories(dir);
+        KafkaConfig config = KafkaConfig.fromProps(config(dir, Integer.parseInt(args[1]), Integer.parseInt(args[2]), Map.of()), false);
+        if (!Files.exists(dir.resolve("meta.properties"))) format(dir, config);
+        KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "wrn-kafka-shutdown"));
+        server.startup();
+        System.out.println("wrn-kafka started at 127.0.0.1:" + args[1]);
+        server.awaitShutdown();
+    }
+
     private static Properties config(Path dir, int brokerPort, int controllerPort, Map<String, String> overrides) {
         Map<String, String> c = new TreeMap<>();
         c.put("process.roles", "broker,controller");

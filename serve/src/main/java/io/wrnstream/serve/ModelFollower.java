@@ -1,6 +1,7 @@
 package io.wrnstream.serve;
 
 import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.kafka.update.UpdateSigning;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -21,20 +22,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It reads committed records only ({@code read_committed}: updates of rolled-back checkpoints never appear), from
  * the beginning, without a consumer group (every replica sees the whole history). The newest update wins: while it is
- * behind the end of the topic it only remembers the latest update, and loads once caught up, so a restart does not
- * load every historical model. A failed load (file missing, digest mismatch) keeps the current model and is retried
- * with back-off until a newer update arrives.
+ * behind the end of the topic it only remembers the highest version, and loads once caught up, so a restart does not
+ * load every historical model. It never goes back to a lower version of the model it serves unless told to
+ * ({@code allowDowngrade}). A failed load (file missing, digest mismatch) keeps the current model and is retried with
+ * back-off; a newer update is tried at once (see {@link UpdateChoice}).
  */
 public final class ModelFollower implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelFollower.class);
     private static final Duration POLL = Duration.ofMillis(500);
-    private static final long MAX_BACKOFF_MS = 30_000;
 
     private final ModelServer server;
     private final String topic;
     private final String modelId;
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Thread thread;
+    private final UpdateChoice choice;
+    private final UpdateSigning signing;
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean running = true;
 
     /**
@@ -44,6 +48,25 @@ public final class ModelFollower implements AutoCloseable {
      * @param clientProperties Kafka consumer properties; {@code bootstrap.servers} is required
      */
     public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties) {
+        this(server, topic, modelId, clientProperties, false, null);
+    }
+
+    /**
+     * Starts following {@code topic}; with {@code allowDowngrade} the newest update by offset is loaded even when its
+     * version is lower than the served one (an operator rolling a model back).
+     */
+    public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties, boolean allowDowngrade) {
+        this(server, topic, modelId, clientProperties, allowDowngrade, null);
+    }
+
+    /**
+     * Starts following {@code topic}; with {@code signing}, only updates signed with its key are loaded (see
+     * {@link UpdateSigning}), others are logged and counted as refused.
+     */
+    public ModelFollower(ModelServer server, String topic, String modelId, Properties clientProperties, boolean allowDowngrade,
+                         UpdateSigning signing) {
+        this.signing = signing;
+        this.choice = new UpdateChoice(allowDowngrade);
         this.server = server;
         this.topic = topic;
         this.modelId = modelId;
@@ -65,28 +88,21 @@ public final class ModelFollower implements AutoCloseable {
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             LOG.info("Following model updates on {} ({} partition(s)) from the beginning", topic, parts.size());
-            ModelUpdate newest = null;
-            ModelUpdate applied = null;
-            int failures = 0;
-            long retryAt = 0;
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL)) {
                     ModelUpdate u = parse(r);
                     if (u == null || (modelId != null && !modelId.equals(u.modelId()))) continue;
-                    if (newest == null || parts.size() == 1 || u.wallMs() >= newest.wallMs()) newest = u; // one partition: offset order
+                    choice.offer(u);
                 }
-                if (newest == null || newest.equals(applied) || !caughtUp(parts)) continue;
-                if (failures > 0 && System.currentTimeMillis() < retryAt) continue;
+                ModelUpdate next = choice.next(System.currentTimeMillis());
+                if (next == null || !caughtUp(parts)) continue;
                 try {
-                    server.load(newest);
-                    applied = newest;
-                    failures = 0;
+                    server.load(next);
+                    choice.loaded(next);
                 } catch (RuntimeException e) {
-                    failures++;
-                    long backoff = Math.min(MAX_BACKOFF_MS, 1000L << Math.min(failures - 1, 5));
-                    retryAt = System.currentTimeMillis() + backoff;
+                    long backoff = choice.failed(next, System.currentTimeMillis());
                     LOG.warn("Cannot load model v{} from {} (attempt {}): {}; keeping the current model, retrying in {} ms unless a newer update arrives",
-                            newest.version(), newest.location(), failures, e.toString(), backoff);
+                            next.version(), next.location(), choice.failures(), e.toString(), backoff);
                 }
             }
         } catch (WakeupException e) {
@@ -123,14 +139,21 @@ public final class ModelFollower implements AutoCloseable {
         return true;
     }
 
-    private static ModelUpdate parse(ConsumerRecord<byte[], byte[]> r) {
+    private ModelUpdate parse(ConsumerRecord<byte[], byte[]> r) {
         if (r.value() == null) return null; // a tombstone: nothing to load
         try {
-            return ModelUpdate.fromJson(new String(r.value(), StandardCharsets.UTF_8));
+            String json = new String(r.value(), StandardCharsets.UTF_8);
+            return signing == null ? ModelUpdate.fromJson(json) : signing.verify(json);
         } catch (IllegalArgumentException e) {
+            refused.incrementAndGet();
             LOG.warn("Skipping record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
             return null;
         }
+    }
+
+    /** Records skipped because they were not valid (or, with a signing key, not correctly signed) updates. */
+    public long refused() {
+        return refused.get();
     }
 
     @Override

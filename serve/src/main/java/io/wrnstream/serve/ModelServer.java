@@ -9,8 +9,11 @@ import com.sun.net.httpserver.HttpServer;
 import io.wrnstream.kafka.format.ImageCodec;
 import io.wrnstream.kafka.format.RecordFormatException;
 import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.model.data.ImageDecodeException;
+import io.wrnstream.model.data.ImageLimits;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.io.ModelFile;
+import io.wrnstream.model.wrn.WrnConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -285,8 +288,12 @@ public final class ModelServer implements AutoCloseable {
             if (k < 1 || k > classes) return error(ex, 400, "Invalid value " + k + " for k: must be in [1, " + classes + "]");
             Sample image;
             try {
-                image = decode(ex, body);
+                image = decode(ex, body, m.wrn());
             } catch (RecordFormatException e) {
+                if (e.getCause() instanceof ImageDecodeException d && d.getMessage().contains("above the bound")) {
+                    return error(ex, 422, "Image refused before decoding: " + d.getMessage() + " (the model takes "
+                            + m.wrn().channels() + "x" + m.wrn().height() + "x" + m.wrn().width() + ")");
+                }
                 return error(ex, 400, "Undecodable image (" + body.length + " bytes): POST a PNG or JPEG, or raw CHW bytes with "
                         + "Content-Type application/octet-stream and X-Image-Shape");
             } catch (IllegalArgumentException e) {
@@ -311,7 +318,11 @@ public final class ModelServer implements AutoCloseable {
         }
     }
 
-    private Sample decode(HttpExchange ex, byte[] body) {
+    /** Request images of up to this many pixels are decoded whatever the model's input (about 10 MB while decoding). */
+    static final long MIN_DECODE_PIXELS = 1L << 20;
+
+    /** Decodes a request image; a PNG/JPEG header declaring far more pixels than the model's input is refused before decoding. */
+    private Sample decode(HttpExchange ex, byte[] body, WrnConfig model) {
         String type = ex.getRequestHeaders().getFirst("Content-Type");
         String shape = ex.getRequestHeaders().getFirst("X-Image-Shape");
         if (type != null && type.toLowerCase(Locale.ROOT).startsWith("application/octet-stream") && shape != null) {
@@ -324,7 +335,9 @@ public final class ModelServer implements AutoCloseable {
             }
             return new Sample(0, 0, c, h, w, body);
         }
-        return ImageCodec.decode(0, 0, body, "request");
+        // Room for a wrong but harmless shape (answered 422 after decoding); nothing near a bomb is ever decoded.
+        long maxPixels = Math.max(16L * model.height() * model.width(), MIN_DECODE_PIXELS);
+        return ImageCodec.decode(0, 0, body, "request", new ImageLimits(maxPixels, config.maxRequestBytes(), 0, 0, 0));
     }
 
     static int topK(String rawQuery, int def) {

@@ -1,5 +1,6 @@
 package io.wrnstream.serve;
 
+import io.wrnstream.kafka.update.UpdateSigning;
 import io.wrnstream.model.Defaults;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8080", description = "HTTP port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--bind", defaultValue = "0.0.0.0", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}, this machine"
+            + " only; 0.0.0.0 for every interface).")
     String bind;
 
     @Option(names = "--model", paramLabel = "FILE", description = "Serve this model file instead of following the topic.")
@@ -43,6 +45,14 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model-id", description = "Follow only updates of this model id (default: any).")
     String modelId;
+
+    @Option(names = "--allow-downgrade", description = "Load the newest update by offset even when its version is lower than the"
+            + " served one (rolling a model back); by default serve never goes back to an older version.")
+    boolean allowDowngrade;
+
+    @Option(names = "--signing-key-file", paramLabel = "FILE", description = "Load only model updates signed (HMAC-SHA256) with the"
+            + " key in FILE, as the job signs them with model.signing-key-file (default: unsigned updates are loaded).")
+    Path signingKeyFile;
 
     @Option(names = "--kafka", paramLabel = "KEY=VALUE", description = "Kafka consumer property, e.g. --kafka security.protocol=SSL (repeatable).")
     Map<String, String> kafka = new LinkedHashMap<>();
@@ -87,7 +97,8 @@ public final class ServeCommand implements Callable<Integer> {
             Properties p = new Properties();
             p.putAll(kafka);
             p.put("bootstrap.servers", bootstrap);
-            return new Running(server, new ModelFollower(server, topic, modelId, p));
+            return new Running(server, new ModelFollower(server, topic, modelId, p, allowDowngrade,
+                    signingKeyFile == null ? null : UpdateSigning.fromFile(signingKeyFile)));
         } catch (RuntimeException e) {
             server.close();
             throw e;

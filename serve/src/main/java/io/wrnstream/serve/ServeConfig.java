@@ -25,8 +25,8 @@ public record ServeConfig(String bind, int port, int threads, int maxRequestByte
         classNames = classNames == null || classNames.isEmpty() ? null : List.copyOf(classNames);
     }
 
-    /** Port {@code port} on all addresses, 4 threads, 1 MiB bodies, default class names. */
+    /** Port {@code port} on 127.0.0.1 (this machine only), 4 threads, 1 MiB bodies, default class names. */
     public static ServeConfig defaults(int port) {
-        return new ServeConfig("0.0.0.0", port, 4, DEFAULT_MAX_REQUEST_BYTES, null);
+        return new ServeConfig("127.0.0.1", port, 4, DEFAULT_MAX_REQUEST_BYTES, null);
     }
 }

@@ -6,7 +6,7 @@ import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
-import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.model.engine.Predictor;
 import io.wrnstream.model.io.ModelFile;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.util.ArrayList;
@@ -31,19 +31,19 @@ public final class ServedModel {
     /** One class and its probability. */
     public record Prediction(int index, String name, double probability) {}
 
-    private final TrainingEngine engine;
+    private final Predictor engine;
     private final ModelInfo info;
     private final WrnConfig wrn;
     private final List<String> classNames;
     private final Augmenter augmenter;
-    // The DL4J graph is not safe for concurrent inference: one prediction at a time per model.
+    // Engines are not safe for concurrent inference: one prediction at a time per model.
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicInteger refs = new AtomicInteger(1);
 
-    private ServedModel(TrainingEngine engine, ModelInfo info, List<String> classNames) {
+    private ServedModel(Predictor engine, ModelInfo info, List<String> classNames) {
         this.engine = engine;
         this.info = info;
-        this.wrn = engine.config().wrn();
+        this.wrn = engine.model();
         this.classNames = classNames;
         this.augmenter = Augmenter.paper(wrn.channels());
     }
@@ -56,9 +56,9 @@ public final class ServedModel {
      */
     public static ServedModel load(byte[] file, ModelInfo info, List<String> classNames) {
         ModelFile.Loaded loaded = ModelFile.read(file, info.location());
-        TrainingEngine engine = Engines.restore(loaded.snapshot());
+        Predictor engine = Engines.predictor(loaded.snapshot());
         try {
-            WrnConfig w = engine.config().wrn();
+            WrnConfig w = engine.model();
             List<String> names = classNames != null ? List.copyOf(classNames) : defaultClassNames(w.classes(), w.channels());
             if (names.size() != w.classes()) {
                 throw new IllegalArgumentException("Invalid class names: " + names.size() + " given, the model " + info.location() + " has "

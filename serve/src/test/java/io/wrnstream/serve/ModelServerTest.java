@@ -147,6 +147,21 @@ class ModelServerTest {
     }
 
     @Test
+    void imageBombsAreRefusedBeforeDecodingAndHealthStaysAnswered() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        server.loadFile(modelA);
+        byte[] bomb = io.wrnstream.model.data.ImageBombs.png(46_000, 46_000, 2);
+        assertThat(bomb.length).isLessThan(64 << 10);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 4; i++) {
+            assertError(post("/v1/predict", bomb), 422, "Image refused before decoding: the PNG header declares 46000x46000 = 2116000000 pixels,"
+                    + " above the bound of 1048576; not decoded (the model takes 3x16x16)");
+        }
+        assertThat((System.nanoTime() - t0) / 1e9).as("seconds for four bombs").isLessThan(2);
+        assertThat(get("/healthz").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void aCorruptUpdateIsRefusedAndTheCurrentModelStays() throws Exception {
         start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
         server.load(update(modelA, 1));

@@ -104,6 +104,10 @@ public final class Demo implements Callable<Integer> {
             description = "Port or range of the Prometheus metrics endpoint, 0 = off (default: ${DEFAULT-VALUE}).")
     String prometheusPort;
 
+    @Option(names = "--restore", paramLabel = "PATH|latest", defaultValue = "",
+            description = "Resume from a savepoint or retained checkpoint (a path, or latest: the newest checkpoint under --out).")
+    String restore;
+
     private final PrintStream human = System.err;
     private final PrintStream json = System.out;
 
@@ -165,6 +169,7 @@ public final class Demo implements Callable<Integer> {
             m.put("checkpoint.dir", outDir.resolve("checkpoints").toUri().toString());
             m.put("model.output", outDir.resolve("final.wrnmodel").toString());
             m.put("metrics.prometheus.port", prometheusPort);
+            m.put("restore", restore);
             JobConfig config = JobConfig.of(m);
             config.logLines().forEach(l -> human.println("demo: config " + l));
 

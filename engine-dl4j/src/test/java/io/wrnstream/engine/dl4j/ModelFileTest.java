@@ -81,6 +81,39 @@ class ModelFileTest {
         ByteBuffer.wrap(bytes).putInt(4, 7);
         Files.write(file, bytes);
         assertThatThrownBy(() -> ModelFile.load(file)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unsupported model file format version 7 in " + file + ": this build reads version 1");
+                .hasMessage("Unsupported model file format version 7 in " + file + ": this build reads version 2");  // version 2: the whole file under its digest (issue 11)
+    }
+
+    @Test
+    void editedProvenanceIsRefused() throws IOException {
+        Path file = dir.resolve("m.wrnm");
+        try (TrainingEngine e = Engines.create(CONFIG)) {
+            ModelFile.save(e, file);
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        String text = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = text.indexOf("\"imagesSeen\":0");
+        assertThat(at).isPositive();
+        bytes[at + "\"imagesSeen\":".length()] = '9';  // same length, another number of images
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> ModelFile.load(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Corrupt model file " + file + ": SHA-256 of the file ").hasMessageContaining("recorded at its end");
+    }
+
+    @Test
+    void announcedLengthsAreBoundedBeforeAllocating() throws IOException {
+        Path file = dir.resolve("m.wrnm");
+        try (TrainingEngine e = Engines.create(CONFIG)) {
+            ModelFile.save(e, file);
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        int jsonLength = ByteBuffer.wrap(bytes).getInt(8);
+        ByteBuffer.wrap(bytes).putLong(12 + jsonLength, 2_000_000_000L);
+        assertThatThrownBy(() -> ModelFile.read(bytes, "forged")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Corrupt model file forged: snapshot of 2000000000 bytes declared, " + (bytes.length - 12 - jsonLength - 8 - 32)
+                        + " present");
+        ByteBuffer.wrap(bytes).putInt(8, Integer.MAX_VALUE);
+        assertThatThrownBy(() -> ModelFile.read(bytes, "forged")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Corrupt model file forged: provenance of 2147483647 bytes announced, at most " + (bytes.length - 12) + " allowed");
     }
 }

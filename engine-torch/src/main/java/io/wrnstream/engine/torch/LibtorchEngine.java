@@ -73,7 +73,8 @@ public final class LibtorchEngine extends AbstractEngine {
     private final boolean channelsLast;
     private final List<Slot> slots = new ArrayList<>();
     private final Tensor stem;
-    private final List<Block> blocks = new ArrayList<>();
+    /** The three groups of blocks, as {@link Topology} lists them. */
+    private final List<List<Block>> groups = new ArrayList<>();
     private final Bn head;
     private final Tensor denseW;
     private final TensorOptional denseB;
@@ -128,6 +129,8 @@ public final class LibtorchEngine extends AbstractEngine {
         Topology t = config.wrn().topology();
         this.stem = byName.get(Topology.STEM + "_W");
         for (Topology.Group g : t.groups()) {
+            List<Block> blocks = new ArrayList<>();
+            groups.add(blocks);
             for (Topology.Block tb : g.blocks()) {
                 String b = tb.name();
                 blocks.add(new Block(bn(byName, b + ".bn1"), byName.get(b + ".conv1_W"), bn(byName, b + ".bn2"),
@@ -206,6 +209,13 @@ public final class LibtorchEngine extends AbstractEngine {
             torch.manual_seed(dropoutSeed);
             Tensor x = input(batch);
             Tensor y = labels(batch);
+            // batch_norm(training) updates the running statistics in the forward pass, before the finite check below.
+            List<Tensor> runningStats = new ArrayList<>();
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                for (Slot s : slots) {
+                    if (!s.entry().kind().trainable()) runningStats.add(s.tensor().clone());
+                }
+            }
             Tensor out;
             try (Autocast ac = new Autocast()) {
                 out = forward(x, true).to(ScalarType.Float);
@@ -216,7 +226,14 @@ public final class LibtorchEngine extends AbstractEngine {
             copyOut(out.detach(), logits);
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 finite = Double.isFinite(loss) && gradientsFinite();
-                if (finite) update(lr);
+                if (finite) {
+                    update(lr);
+                } else {
+                    int i = 0;
+                    for (Slot s : slots) { // the skipped step must not leave its batch in the running statistics
+                        if (!s.entry().kind().trainable()) s.tensor().copy_(runningStats.get(i++));
+                    }
+                }
                 for (Slot s : slots) {
                     if (s.entry().kind().trainable()) s.tensor().mutable_grad().reset();
                 }
@@ -264,20 +281,36 @@ public final class LibtorchEngine extends AbstractEngine {
     // ---------------------------------------------------------------------------------------------------------------
 
     private Tensor forward(Tensor x, boolean train) {
+        // stem: C x H x W -> 16 x H x W
         Tensor h = conv(x, stem, 1, 1);
-        double p = config.wrn().dropout();
-        for (Block b : blocks) {
-            Tensor act1 = torch.relu_(bn(h, b.bn1(), train));
-            Tensor y = conv(act1, b.conv1(), b.stride(), 1);
-            y = torch.relu_(bn(y, b.bn2(), train));
-            if (p > 0 && train) y = torch.dropout(y, p, true);
-            y = conv(y, b.conv2(), 1, 1);
-            Tensor shortcut = b.shortcut() == null ? h : conv(act1, b.shortcut(), b.stride(), 0);
-            h = y.add(shortcut);
+        // g1: 16k x H x W; g2: 32k x H/2 x W/2; g3: 64k x H/4 x W/4
+        for (List<Block> group : groups) {
+            h = group(h, group, train);
         }
+        // head: BN-ReLU, global average pooling, classifier
         h = torch.relu_(bn(h, head, train));
         Tensor pooled = torch.mean(h, 2, 3);
         return torch.linear(pooled, denseW, denseB);
+    }
+
+    /** One group of blocks; the first changes width and applies the group's stride. */
+    private Tensor group(Tensor h, List<Block> blocks, boolean train) {
+        for (Block b : blocks) {
+            h = block(h, b, train);
+        }
+        return h;
+    }
+
+    /** One pre-activation block: BN-ReLU-conv3x3-BN-ReLU-[dropout]-conv3x3 plus the identity or a 1x1 projection. */
+    private Tensor block(Tensor h, Block b, boolean train) {
+        double p = config.wrn().dropout();
+        Tensor act1 = torch.relu_(bn(h, b.bn1(), train));
+        Tensor y = conv(act1, b.conv1(), b.stride(), 1);
+        y = torch.relu_(bn(y, b.bn2(), train));
+        if (p > 0 && train) y = torch.dropout(y, p, true);
+        y = conv(y, b.conv2(), 1, 1);
+        Tensor shortcut = b.shortcut() == null ? h : conv(act1, b.shortcut(), b.stride(), 0);
+        return y.add(shortcut);
     }
 
     private Tensor conv(Tensor x, Tensor w, long stride, long pad) {

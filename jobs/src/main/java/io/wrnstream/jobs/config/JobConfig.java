@@ -45,7 +45,7 @@ import org.apache.flink.configuration.GlobalConfiguration;
  *
  * <p>Values come from, later ones overriding earlier ones:
  * <ol>
- *   <li>the cluster's Flink configuration, keys prefixed with {@value #FLINK_PREFIX} (for example
+ *   <li>the cluster's Flink configuration, keys prefixed with {@value #CLUSTER_PREFIX} (for example
  *       {@code wrn-stream.batch-size: "64"} in a FlinkDeployment's {@code flinkConfiguration}; see {@link #fromFlink});</li>
  *   <li>a file of {@code key: value} (or {@code key=value}) lines given as {@code --config FILE};</li>
  *   <li>{@code --key value} arguments.</li>
@@ -67,8 +67,10 @@ public final class JobConfig implements Serializable {
 
     /** Prefix of the Kafka client properties passed through unchanged (minus the prefix). */
     public static final String KAFKA_PREFIX = "kafka.";
+    /** Prefix of Flink configuration keys passed through unchanged (minus the prefix), e.g. {@code flink.state.checkpoints.num-retained}. */
+    public static final String FLINK_PREFIX = "flink.";
     /** Prefix of the job's options in a Flink configuration ({@code wrn-stream.batch-size}, {@code wrn-stream.kafka.acks}). */
-    public static final String FLINK_PREFIX = "wrn-stream.";
+    public static final String CLUSTER_PREFIX = "wrn-stream.";
     /** Default of {@link #PROMETHEUS_PORT}, as text (the demo's command line shares it). */
     public static final String DEFAULT_PROMETHEUS_PORTS = "9249-9259";
 
@@ -112,7 +114,7 @@ public final class JobConfig implements Serializable {
             oneOf("auto", "fp32", "bf16"));
     public static final ConfigOption<String> INPUT_SHAPE = declare(key("input.shape").stringType().defaultValue("3x32x32"),
             "Image shape CxHxW every training record must have (others go to the dead-letter topic)",
-            new Rule<String>(v -> shapeOf(v) != null, "CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28", String::strip));
+            new Rule<String>(JobConfig::isShape, "CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28", String::strip));
     public static final ConfigOption<Integer> CLASSES = declare(key("classes").intType().defaultValue(10),
             "Number of classes; labels outside [0, classes) go to the dead-letter topic", integer(2, 100_000));
     public static final ConfigOption<Integer> BATCH_SIZE = declare(key("batch-size").intType().defaultValue(Defaults.BATCH_SIZE),
@@ -179,6 +181,9 @@ public final class JobConfig implements Serializable {
     public static final ConfigOption<String> TOPIC_MODEL_UPDATES = declare(key("topic.model-updates").stringType()
             .defaultValue(Defaults.TOPIC_MODEL_UPDATES), "Compacted topic of model-update events (JSON, key = model.id), written exactly once",
             topicLike());
+    public static final ConfigOption<String> MODEL_SIGNING_KEY_FILE = declare(key("model.signing-key-file").stringType().defaultValue(""),
+            "File holding the key (>= 32 bytes) that signs model updates with HMAC-SHA256 for serve --signing-key-file; empty = unsigned",
+            new Rule<>(v -> true, "a file path or empty", UnaryOperator.identity()));
     public static final ConfigOption<Integer> PARALLELISM = declare(key("parallelism").intType().defaultValue(2),
             "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)", integer(1, 4096));
     public static final ConfigOption<Long> PROGRESS_STEPS = declare(key("progress.steps").longType().defaultValue(10L),
@@ -192,11 +197,27 @@ public final class JobConfig implements Serializable {
             .defaultValue(DEFAULT_PROMETHEUS_PORTS), "Port or range of the Prometheus reporter of an embedded/local Flink (0 = off); a cluster "
                     + "uses its own metrics.reporter.prom.* settings",
             new Rule<>(JobConfig::isPortRange, "0 (off), a port in [1, 65535] or a range low-high such as 9249-9259", String::strip));
+    public static final ConfigOption<Integer> RESTART_ATTEMPTS = declare(key("restart.attempts").intType().defaultValue(10),
+            "Restarts after failures before the job fails for good with the last error (exponential back-off from "
+                    + "restart.delay up to 1 min; the count starts again after 10 min without a failure)", integer(0, 1000));
+    public static final ConfigOption<Duration> RESTART_DELAY = declare(key("restart.delay").durationType().defaultValue(Duration.ofSeconds(1)),
+            "Back-off before the first restart after a failure; it doubles with each further one, up to 1 min", duration(false));
+    public static final ConfigOption<String> RESTORE = declare(key("restore").stringType().defaultValue(""),
+            "Start from a retained checkpoint or savepoint: its path/URI, or latest (the newest one retained under checkpoint.dir); "
+                    + "empty = no state", new Rule<>(v -> true, "a checkpoint path, latest or empty", String::strip));
+    public static final ConfigOption<Boolean> FRESH = declare(key("fresh").booleanType().defaultValue(false),
+            "Start a new model although group-id already has committed offsets on topic.train (it then trains on from those offsets); "
+                    + "without it such a start is refused", bool());
     public static final ConfigOption<Boolean> FAIL_AFTER_CHECKPOINT = declare(key("debug.fail-after-checkpoint").booleanType().defaultValue(false),
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint", bool());
     public static final ConfigOption<Boolean> FAIL_AFTER_PUBLISH = declare(key("debug.fail-after-publish").booleanType().defaultValue(false),
             "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
                     + "that follows a completed one, so that update's checkpoint never completes", bool());
+    public static final ConfigOption<List<Long>> FAIL_AT_STEPS = declare(key("debug.fail-at-steps").longType().asList().defaultValues(),
+            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value that "
+                    + "follows a checkpoint of that attempt, e.g. 3,7,10 for three failures at different points; strictly increasing, empty = off",
+            new Rule<List<Long>>(JobConfig::increasingSteps,
+                    "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10", JobConfig::flowList));
 
     /** Every declared option, in declaration order. */
     public static final List<ConfigOption<?>> OPTIONS = DECLARED.values().stream().<ConfigOption<?>>map(Declared::option).toList();
@@ -205,10 +226,12 @@ public final class JobConfig implements Serializable {
     // Parsed values; a deserialised copy re-parses the raw text (readResolve), so only text is serialised.
     private final transient Map<String, Object> values;
     private final Map<String, String> kafka;
+    private final Map<String, String> flink;
 
     private JobConfig(Map<String, String> given) {
         Map<String, String> all = new LinkedHashMap<>();
         Map<String, String> passthrough = new TreeMap<>();
+        Map<String, String> flinkKeys = new TreeMap<>();
         Map<String, String> normalised = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : given.entrySet()) {
             String k = e.getKey();
@@ -217,9 +240,17 @@ public final class JobConfig implements Serializable {
                     throw new IllegalArgumentException("Invalid option 'kafka.': must name a Kafka client property, e.g. kafka.security.protocol");
                 }
                 passthrough.put(k.substring(KAFKA_PREFIX.length()), e.getValue());
+            } else if (k.startsWith(FLINK_PREFIX)) {
+                String f = k.substring(FLINK_PREFIX.length());
+                if (!f.matches("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)+")) {
+                    throw new IllegalArgumentException("Invalid option '" + k + "': must name a Flink configuration key, e.g."
+                            + " flink.state.checkpoints.num-retained");
+                }
+                flinkKeys.put(f, e.getValue());
             } else if (!DECLARED.containsKey(k)) {
                 throw new IllegalArgumentException("Unknown option '" + k + "': must be one of "
-                        + String.join(", ", DECLARED.keySet()) + " or kafka.<client property>");
+                        + String.join(", ", DECLARED.keySet()) + ", kafka.<client property> or"
+                        + " flink.<Flink configuration key>");
             } else {
                 String v = e.getValue() == null ? "" : e.getValue();
                 all.put(k, v);
@@ -238,6 +269,7 @@ public final class JobConfig implements Serializable {
         this.raw = Collections.unmodifiableMap(effective);
         this.values = parsed;
         this.kafka = Collections.unmodifiableMap(new TreeMap<>(passthrough));
+        this.flink = Collections.unmodifiableMap(flinkKeys);
         // Cross-option rules.
         if (get(SNAPSHOT_STEPS) == 0 && get(SNAPSHOT_INTERVAL).isZero()) {
             throw new IllegalStateException("snapshot.steps=0 and snapshot.interval=0s: at least one must be > 0 so that "
@@ -287,13 +319,13 @@ public final class JobConfig implements Serializable {
     }
 
     /**
-     * The options set in {@code flink} under {@value #FLINK_PREFIX} (a cluster's {@code config.yaml}, a FlinkDeployment's
+     * The options set in {@code flink} under {@value #CLUSTER_PREFIX} (a cluster's {@code config.yaml}, a FlinkDeployment's
      * {@code flinkConfiguration}), overridden by a {@code --config FILE}, overridden by the other arguments. Other keys
      * of {@code flink} are Flink's own and are ignored here.
      */
     public static JobConfig fromFlink(Configuration flink, String... args) {
         Map<String, String> merged = new LinkedHashMap<>();
-        new DelegatingConfiguration(flink, FLINK_PREFIX).toMap().forEach((k, v) -> merged.put(k, v));
+        new DelegatingConfiguration(flink, CLUSTER_PREFIX).toMap().forEach((k, v) -> merged.put(k, v));
         Map<String, String> cli = new LinkedHashMap<>();
         Path file = null;
         for (int i = 0; i < args.length; i++) {
@@ -376,6 +408,19 @@ public final class JobConfig implements Serializable {
         return raw;
     }
 
+    /**
+     * The Flink configuration given as {@code flink.*}, prefix removed (e.g. {@code state.checkpoints.num-retained}); the
+     * job's Flink settings apply them last, so they override the job's own choices.
+     */
+    public Map<String, String> flinkOptions() {
+        return flink;
+    }
+
+    /** {@link #FAIL_AT_STEPS} as an array. */
+    public long[] failAtSteps() {
+        return get(FAIL_AT_STEPS).stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** The Kafka client properties given as {@code kafka.*}, prefix removed, e.g. {@code security.protocol}. */
     public Properties kafkaProperties() {
         Properties p = new Properties();
@@ -387,6 +432,7 @@ public final class JobConfig implements Serializable {
     public JobConfig with(Map<String, String> overrides) {
         Map<String, String> m = new LinkedHashMap<>(raw);
         kafka.forEach((k, v) -> m.put(KAFKA_PREFIX + k, v));
+        flink.forEach((k, v) -> m.put(FLINK_PREFIX + k, v));
         m.putAll(overrides);
         return of(m);
     }
@@ -434,6 +480,7 @@ public final class JobConfig implements Serializable {
         List<String> out = new ArrayList<>();
         raw.forEach((k, v) -> out.add(k + " = " + v));
         kafka.forEach((k, v) -> out.add(KAFKA_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
+        flink.forEach((k, v) -> out.add(FLINK_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
         return out;
     }
 
@@ -462,8 +509,10 @@ public final class JobConfig implements Serializable {
         }
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "kafka.<property>",
                 "Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...)"));
+        sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "flink.<key>",
+                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained)"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "config FILE", "Read key: value lines first; arguments override them"));
-        sb.append(String.format(Locale.ROOT, "  Every option can also be set in the cluster's Flink configuration as %s<key>.%n", FLINK_PREFIX));
+        sb.append(String.format(Locale.ROOT, "  Every option can also be set in the cluster's Flink configuration as %s<key>.%n", CLUSTER_PREFIX));
         return sb.toString();
     }
 
@@ -476,6 +525,7 @@ public final class JobConfig implements Serializable {
                     .append(" | ").append(description(o).replace("|", "\\|")).append(" |\n");
         }
         sb.append("| `kafka.<property>` | | Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...) |\n");
+        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`) |\n");
         return sb.toString();
     }
 
@@ -554,6 +604,26 @@ public final class JobConfig implements Serializable {
         int high = m.group(2) == null ? low : Integer.parseInt(m.group(2));
         if (low == 0 && m.group(2) == null) return true;
         return low >= 1 && high <= 65535 && low <= high;
+    }
+
+    /** Largest height and width of {@link #INPUT_SHAPE}: the dataset decoder's bound (ImageLimits.DEFAULT). */
+    public static final int MAX_SIDE = 4096;
+    /** Largest channel count of {@link #INPUT_SHAPE}: the image record format's u8. */
+    public static final int MAX_CHANNELS = 255;
+
+    /** Whether {@code v} is a shape; one beyond the decoder's bounds fails with its own message. */
+    private static boolean isShape(String v) {
+        int[] s = shapeOf(v);
+        if (s != null && (s[0] > MAX_CHANNELS || s[1] > MAX_SIDE || s[2] > MAX_SIDE)) {
+            throw invalid("input.shape", v, "CxHxW with C <= " + MAX_CHANNELS + " and H, W <= " + MAX_SIDE
+                    + " (the largest images the decoder accepts), e.g. 3x32x32 or 1x28x28");
+        }
+        return s != null;
+    }
+
+    private static boolean increasingSteps(List<Long> s) {
+        for (int i = 0; i < s.size(); i++) if (!(s.get(i) >= 1 && (i == 0 || s.get(i) > s.get(i - 1)))) return false;
+        return true;
     }
 
     /** {C, H, W} of a shape {@code CxHxW} with C >= 1 and H, W >= 8, else null. */

@@ -10,6 +10,7 @@ import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.jobs.config.Preflight;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,6 +78,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient long lastSnapshotNanos;
     private transient long trainingNanos;
     private transient boolean finished;
+    private transient boolean checkpointedThisAttempt;
     private transient boolean failBeforeNextRecord;
     private transient boolean inputEnded;
     private transient long preparedCheckpointId;
@@ -117,6 +119,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         if (options.cuda() && TrainConfig.AUTO.equals(config.get(JobConfig.PRECISION))) {
             train = train.withEngine(train.engine(), TrainConfig.defaultPrecision(train.engine(), true));
         }
+        String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
+        if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
         if (restored != null) {
             engine = Engines.restore(restored.engine(), options);
             pending.addAll(restored.pending());
@@ -206,10 +210,23 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                     String.format("%.3f", e.accuracy()), e.learningRate(), String.format("%.1f", e.imagesPerSecond()));
             output.collect(new StreamRecord<>(e));
         }
+        failIfInjectedAt(lastStep.step());
         if (boundReached()) {
             finishTraining();
         } else if (snapshotDue()) {
             emitSnapshot();
+        }
+    }
+
+    /**
+     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step that
+     * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
+     */
+    private void failIfInjectedAt(long step) {
+        long[] at = config.failAtSteps();
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
+            throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
         }
     }
 
@@ -295,6 +312,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
+        checkpointedThisAttempt = true;
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !finished) {
             failBeforeNextRecord = true;
         }

@@ -2,11 +2,13 @@ package io.wrnstream.jobs.update;
 
 import io.wrnstream.model.io.ModelFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FSDataOutputStream;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
@@ -66,4 +68,26 @@ public final class ModelStore {
         }
     }
 
+    private static final Pattern VERSIONED = Pattern.compile("v(\\d{1,18})-.*" + Pattern.quote(EXTENSION));
+
+    /**
+     * The highest version of any file of {@code modelId} in the store (announced or orphaned), or 0 when it has none:
+     * a fresh job continues above it, so versions never go back.
+     */
+    public long newestVersion(String modelId) {
+        Path dir = folder(modelId);
+        try {
+            FileSystem fs = dir.getFileSystem();
+            if (!fs.exists(dir)) return 0;
+            long newest = 0;
+            FileStatus[] files = fs.listStatus(dir);
+            for (FileStatus f : files == null ? new FileStatus[0] : files) {
+                Matcher m = VERSIONED.matcher(f.getPath().getName());
+                if (m.matches()) newest = Math.max(newest, Long.parseLong(m.group(1)));
+            }
+            return newest;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list the model store folder " + dir, e);
+        }
+    }
 }

@@ -40,8 +40,13 @@ public final class Images {
             return;
         }
         kafka.createTopics(2, topic);
+        publishSynthetic(kafka.bootstrapServers(), topic, n, seed);
+    }
+
+    /** {@code n} random 3x32x32 raw images with labels 0..9 and ids 0..n-1 to the existing {@code topic}. */
+    public static void publishSynthetic(String bootstrapServers, String topic, int n, long seed) throws Exception {
         ImageRecordSerde serde = new ImageRecordSerde(10);
-        try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
+        try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
             SplittableRandom r = new SplittableRandom(seed);
             for (int i = 0; i < n; i++) {
                 byte[] px = new byte[3 * 32 * 32];

@@ -132,4 +132,27 @@ class ModelCandidatesHarnessTest {
             assertThat(u.testErrorStep()).isEqualTo(1L);
         }
     }
+
+    @Test
+    void freshPublisherContinuesAboveTheNewestVersionInTheStoreAndOnTheTopic() throws Exception {
+        JobConfig c = config(Map.of("model.id", "again"));
+        ModelStore store = new ModelStore(c.get(JobConfig.MODEL_STORE));
+        store.write("again", 7, 3, 30, new byte[10]);      // an earlier job's files, one of them orphaned
+        byte[] engine;
+        try (var t = new OneInputStreamOperatorTestHarness<>(new TrainerOperator(c))) {
+            t.open();
+            feed(t, 0, BATCH);
+            t.prepareSnapshotPreBarrier(1L);
+            engine = candidates(t).get(0).engine();
+        }
+        for (long floor : new long[] {0, 12}) {
+            try (var h = new TwoInputStreamOperatorTestHarness<>(new ModelPublisherOperator(c, floor))) {
+                h.open();
+                h.processElement1(new StreamRecord<>(new ModelCandidate(1, 1, 4, 0.1, 1, engine)));
+                @SuppressWarnings("unchecked")
+                ModelUpdate u = ((StreamRecord<ModelUpdate>) h.getOutput().peek()).getValue();
+                assertThat(u.version()).as("floor " + floor).isEqualTo(floor == 0 ? 8 : 13);
+            }
+        }
+    }
 }

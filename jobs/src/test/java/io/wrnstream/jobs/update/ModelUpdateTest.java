@@ -64,6 +64,23 @@ class ModelUpdateTest {
     }
 
     @Test
+    void forgedSizeAllocatesNothingAndIsRefused() {
+        ModelStore.Written a = new ModelStore(dir.toUri().toString()).write("m", 1, 1, 1, new byte[100]);
+        long before = usedHeap();
+        assertThatThrownBy(() -> ModelFiles.read(a.location(), 2_000_000_000L, a.sha256()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid size 2000000000 of model file " + a.location() + ": must be in [0, 1073741824] bytes");
+        assertThatThrownBy(() -> ModelFiles.read(a.location(), 900_000_000L, a.sha256()))
+                .hasMessage("Model file " + a.location() + " does not have the announced size of 900000000 bytes (it has 100); not read");
+        assertThat(usedHeap() - before).as("bytes allocated").isLessThan(100L << 20);
+    }
+
+    private static long usedHeap() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.totalMemory() - rt.freeMemory();
+    }
+
+    @Test
     void publisherStateRoundTripsAndRejectsAnUnknownFormat() throws Exception {
         ModelPublisherOperator op = new ModelPublisherOperator(JobConfig.defaults());
         byte[] fresh = op.serialize();

@@ -31,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,6 +148,26 @@ class ModelUpdatesITCase {
             assertThat(n.get("model_version").asLong()).isEqualTo(last.version());
             assertThat(n.get("predictions")).hasSize(2);
         }
+    }
+
+    @Test
+    void freshJobStartsAboveTheHighestCommittedVersionOfItsModelId() throws Exception {
+        String topic = "mv.models";
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            ModelUpdateTopic.ensure(admin, topic, (short) 1, EmbeddedKafka.TIMEOUT);
+        }
+        Properties pp = kafka.clientProperties();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // The newest record by offset is v5: a follower taking the last record would go back from v9.
+            for (String[] kv : new String[][] {{"m", "3"}, {"m", "9"}, {"other", "20"}, {"m", "5"}}) {
+                ModelUpdate u = new ModelUpdate(kv[0], Long.parseLong(kv[1]), 1, 1, 0, null, null, "file:///x", "00", 1, 1, 1);
+                producer.send(new ProducerRecord<>(topic, kv[0].getBytes(StandardCharsets.UTF_8), u.toJson().getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+        JobConfig c = JobConfig.of(Map.of("bootstrap-servers", kafka.bootstrapServers(), "topic.model-updates", topic, "model.id", "m"));
+        assertThat(ModelVersions.newestOnTopic(c, Duration.ofSeconds(30))).isEqualTo(9);
+        assertThat(ModelVersions.newestOnTopic(c.with("model.id", "new"), Duration.ofSeconds(30))).isZero();
+        assertThat(ModelVersions.newestOnTopic(c.with("topic.model-updates", "mv.none"), Duration.ofSeconds(30))).isZero();
     }
 
     private JobConfig config(String p) {

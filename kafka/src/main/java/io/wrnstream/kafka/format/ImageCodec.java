@@ -4,6 +4,7 @@ import static io.wrnstream.kafka.format.RecordFormatException.Reason.UNDECODABLE
 
 import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.ImageDecodeException;
+import io.wrnstream.model.data.ImageLimits;
 import io.wrnstream.model.data.Sample;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
@@ -85,8 +86,18 @@ public final class ImageCodec {
      * @throws RecordFormatException {@code UNDECODABLE_IMAGE} when no reader accepts the bytes or decoding fails
      */
     public static Sample decode(long id, int label, byte[] bytes, Object what) {
+        return decode(id, label, bytes, what, ImageLimits.DEFAULT);
+    }
+
+    /**
+     * Like {@link #decode(long, int, byte[], Object)} within {@code limits}, checked before decoding.
+     *
+     * @throws RecordFormatException {@code UNDECODABLE_IMAGE} when no reader accepts the bytes, they are outside the
+     *     limits or decoding fails
+     */
+    public static Sample decode(long id, int label, byte[] bytes, Object what, ImageLimits limits) {
         try {
-            return Datasets.decodeImage(id, label, bytes);  // the one JPEG/PNG decoder, shared with the dataset readers
+            return Datasets.decodeImage(id, label, bytes, limits);  // the one JPEG/PNG decoder, shared with the dataset readers
         } catch (ImageDecodeException | IllegalArgumentException e) {
             throw new RecordFormatException(UNDECODABLE_IMAGE, "Cannot decode " + what + " image of sample " + id
                     + " (" + bytes.length + " bytes): " + e.getMessage(), e);

@@ -2,9 +2,14 @@ package io.wrnstream.kafka.format;
 
 import static io.wrnstream.kafka.format.RecordFormatException.Reason.BAD_ID;
 import static io.wrnstream.kafka.format.RecordFormatException.Reason.BAD_SHAPE;
+import static io.wrnstream.kafka.format.RecordFormatException.Reason.ENCODING_MISMATCH;
 import static io.wrnstream.kafka.format.RecordFormatException.Reason.LABEL_OUT_OF_RANGE;
 import static io.wrnstream.kafka.format.RecordFormatException.Reason.SIZE_MISMATCH;
+import static io.wrnstream.kafka.format.RecordFormatException.Reason.UNDECODABLE_IMAGE;
 
+import io.wrnstream.model.data.ImageDecodeException;
+import io.wrnstream.model.data.ImageHeader;
+import io.wrnstream.model.data.ImageLimits;
 import io.wrnstream.model.data.Sample;
 import java.util.Arrays;
 import java.util.Objects;
@@ -77,14 +82,37 @@ public record ImageRecord(long id, int epoch, int label, int width, int height, 
     }
 
     /**
-     * The decoded sample. PNG and JPEG payloads are decoded and must have exactly the shape this record declares.
+     * The decoded sample. PNG and JPEG payloads must carry the signature of their declared encoding and a header
+     * (IHDR, SOF) declaring exactly this record's shape; both are checked before decoding, so a payload declaring
+     * other dimensions (an image bomb) is refused without allocating anything for its pixels.
      *
-     * @throws RecordFormatException {@code UNDECODABLE_IMAGE} when the payload is not a readable image,
-     *     {@code BAD_SHAPE} when it decodes to another shape
+     * @throws RecordFormatException {@code ENCODING_MISMATCH} when the payload is another format than declared,
+     *     {@code BAD_SHAPE} when its header declares another shape, {@code UNDECODABLE_IMAGE} when it is not a
+     *     readable image
      */
     public Sample toSample() {
         if (encoding == ImageEncoding.RAW) return new Sample(id, label, channels, height, width, payload);
-        Sample decoded = ImageCodec.decode(id, label, payload, encoding);
+        String declared = encoding == ImageEncoding.PNG ? ImageHeader.PNG : ImageHeader.JPEG;
+        String actual = ImageHeader.formatOf(payload);
+        if (actual != null && !actual.equals(declared)) {
+            throw new RecordFormatException(ENCODING_MISMATCH, "Image record " + id + " declares a " + encoding
+                    + " payload but the payload is " + actual);
+        }
+        if (actual != null) {
+            ImageHeader h;
+            try {
+                h = ImageHeader.probe(payload);
+            } catch (ImageDecodeException e) {
+                throw new RecordFormatException(UNDECODABLE_IMAGE, "Cannot decode " + encoding + " image of sample " + id
+                        + " (" + payload.length + " bytes): " + e.getMessage(), e);
+            }
+            if (h.channels() != channels || h.height() != height || h.width() != width) {
+                throw new RecordFormatException(BAD_SHAPE, "Image record " + id + " declares shape "
+                        + shape(channels, height, width) + " (CxHxW) but its " + encoding + " header declares "
+                        + shape(h.channels(), h.height(), h.width()) + "; not decoded");
+            }
+        }
+        Sample decoded = ImageCodec.decode(id, label, payload, encoding, ImageLimits.exactly(channels, height, width));
         if (decoded.channels() != channels || decoded.height() != height || decoded.width() != width) {
             throw new RecordFormatException(BAD_SHAPE, "Image record " + id + " declares shape "
                     + shape(channels, height, width) + " (CxHxW) but its " + encoding + " payload decodes to "

@@ -30,7 +30,13 @@ public class RecordFormatException extends RuntimeException {
         /** A PNG or JPEG payload cannot be decoded. */
         UNDECODABLE_IMAGE,
         /** The payload length disagrees with the shape (raw) or with the bytes that follow the header. */
-        SIZE_MISMATCH
+        SIZE_MISMATCH,
+        /** The pixel encoding the record declares (PNG, JPEG) disagrees with the payload's signature. */
+        ENCODING_MISMATCH,
+        /** The value is larger than any record of the job's input shape can be; it is not decoded. */
+        TOO_LARGE,
+        /** Decoding failed in a way no other reason names (the detail gives the exception); the job went on. */
+        DECODE_FAILED
     }
 
     private final Reason reason;

@@ -93,12 +93,20 @@ public final class Engines {
     }
 
     /**
-     * A model for predictions only, from snapshot bytes of any engine, on {@code engine} (the optimiser state is
-     * dropped): what a serving process needs.
+     * A model for predictions only, from snapshot bytes of any engine: what a serving process holds. It runs on
+     * {@link #DEFAULT_ENGINE} when that is on the classpath, else on the engine that wrote the snapshot, in fp32
+     * (served probabilities do not depend on the machine's bf16 support).
+     *
+     * @throws IllegalArgumentException if the bytes are not a snapshot, or no engine that can run it is on the classpath
      */
-    public static Predictor predictor(byte[] snapshot, String engine) {
+    public static Predictor predictor(byte[] snapshot) {
         EngineState s = EngineState.fromBytes(snapshot);
-        TrainConfig c = s.config().withEngine(engine, TrainConfig.AUTO);
-        return restore(s.withConfig(c), EngineOptions.DEFAULT);
+        String engine = isAvailable(DEFAULT_ENGINE) ? DEFAULT_ENGINE : s.config().engine();
+        return predictor(s, engine, EngineOptions.DEFAULT);
+    }
+
+    /** A model for predictions only on {@code engine} in fp32, from a decoded snapshot of any engine. */
+    public static Predictor predictor(EngineState state, String engine, EngineOptions options) {
+        return provider(engine).restore(state.withConfig(state.config().withEngine(engine, "fp32")), options);
     }
 }

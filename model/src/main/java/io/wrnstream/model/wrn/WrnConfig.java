@@ -65,6 +65,22 @@ public record WrnConfig(int depth, int widen, double dropout, int classes, int c
         return Topology.of(this);
     }
 
+    /**
+     * A lower bound on the memory one training step of a minibatch of {@code batch} images takes, in bytes: fp32
+     * weights, gradients and momentum (12 bytes a parameter) plus the two convolution outputs of every block that
+     * backpropagation keeps. Engines need more (BatchNorm outputs, workspaces); a model above this bound can never fit.
+     */
+    public double trainingBytesLowerBound(int batch) {
+        int[] w = widths();
+        double pixels = (double) height * width;
+        double activations = (double) w[0] * pixels;                            // stem output
+        for (int g = 0; g < 3; g++) {
+            double spatial = pixels / Math.pow(4, g);                         // groups 2 and 3 halve H and W
+            activations += 2.0 * blocksPerGroup() * w[g + 1] * spatial;
+        }
+        return 12.0 * trainableParameters() + 4.0 * batch * activations;
+    }
+
     /** The model's short name, {@code wrn-d-k}. */
     public String name() {
         return "wrn-" + depth + "-" + widen;
