@@ -28,10 +28,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -189,16 +187,9 @@ public final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Iterator<Batch> it = BatchAssembler.evalBatches(test.samples(), 256, augmenter);
         EvalResult r = engine.evaluate(it);
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("step", engine.step());
-        line.put("images_seen", engine.imagesSeen());
-        line.put("epochs", Math.round(engine.config().optim().epochOf(engine.imagesSeen()) * 1000) / 1000.0);
-        line.put("test_error", r.error());
-        line.put("test_loss", r.loss());
-        line.put("test_images", r.images());
-        line.put("eval_seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
-        line.put("elapsed_seconds", Math.round(progress.elapsedSeconds() * 10) / 10.0);
-        String json = Json.line(line);
+        String json = new TrainEvaluation(engine.step(), engine.imagesSeen(),
+                Math.round(engine.config().optim().epochOf(engine.imagesSeen()) * 1000) / 1000.0, r.error(), r.loss(), r.images(),
+                Math.round((System.nanoTime() - t0) / 1e7) / 100.0, Math.round(progress.elapsedSeconds() * 10) / 10.0).toJson();
         System.out.println(json);
         System.out.flush();
         if (metrics != null) {

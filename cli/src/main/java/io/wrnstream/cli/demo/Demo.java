@@ -268,7 +268,7 @@ public final class Demo implements Callable<Integer> {
     }
 
     /** Format of the demo's end-of-training line. */
-    static final String TRAINED_FORMAT = "wrn-stream.demo-trained/1";
+    public static final String TRAINED_FORMAT = "wrn-stream.demo-trained/1";
 
     private static Path defaultDataset() {
         for (Path p : List.of(Path.of("../shared/datasets/cifar10-jpeg"), Path.of("/usr/share/datasets/fashion-mnist"))) {
