@@ -172,6 +172,9 @@ public final class Demo implements Callable<Integer> {
             m.put("restore", restore);
             JobConfig config = JobConfig.of(m);
             config.logLines().forEach(l -> human.println("demo: config " + l));
+            human.println("demo: training " + config.wrn().name() + " on " + config.trainConfig().engine() + " in "
+                    + config.trainConfig().precision() + " (precision " + config.get(JobConfig.PRECISION) + "), batch "
+                    + config.get(JobConfig.BATCH_SIZE) + ", " + images + " images");
 
             Configuration flink = TrainingJob.flinkConfiguration(config);
             flink.set(RestOptions.PORT, webUiPort);

@@ -355,6 +355,9 @@ class DeploymentFilesTest {
             assertThat(Integer.parseInt(flink.get("taskmanager.numberOfTaskSlots"))).isGreaterThanOrEqualTo(job.get(JobConfig.PARALLELISM));
         }
         assertThat(job.get(JobConfig.BOOTSTRAP_SERVERS)).isEqualTo("kafka:9092");
+        // The engine the job asks for (here the default) is the one the CPU image carries in lib/.
+        String imageEngine = dockerfile.argDefaults().get("ENGINE");
+        assertThat(job.get(JobConfig.ENGINE)).isEqualTo(imageEngine.equals("torch") ? "libtorch" : imageEngine);
         assertThat(valueIn(job, jobArgs, "model.store")).isEqualTo("file:///models");
         assertThat(job.get(JobConfig.MODEL_OUTPUT)).startsWith("/models/");
         assertThat(volumeTargets(svc.get("taskmanager"))).contains("/models", "/flink-data");
