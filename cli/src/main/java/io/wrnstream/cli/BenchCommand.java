@@ -1,5 +1,6 @@
 package io.wrnstream.cli;
 
+import io.wrnstream.model.Defaults;
 import io.wrnstream.model.progress.Progress;
 
 import io.wrnstream.model.engine.Batch;
@@ -28,10 +29,10 @@ import picocli.CommandLine.Option;
         description = "Time SGD steps (forward+backward+update) on random data; last line: JSON.")
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "wrn-16-4", description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = Defaults.MODEL, description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
     String model;
 
-    @Option(names = "--batch", defaultValue = "128", description = "Batch size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", defaultValue = Defaults.BATCH_SIZE_TEXT, description = "Batch size. Default: ${DEFAULT-VALUE}.")
     int batch;
 
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (0: all cores). Default: ${DEFAULT-VALUE}.")
@@ -46,13 +47,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--fast-path", defaultValue = "on", description = "CPU fast path (oneDNN + DL4J helpers): on or off. Default: ${DEFAULT-VALUE}.")
     String fastPath;
 
-    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--engine", defaultValue = Defaults.ENGINE, description = "Numeric engine: libtorch or dl4j. Default: ${DEFAULT-VALUE}.")
     String engine;
 
-    @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", defaultValue = Defaults.PRECISION, description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")
     String precision;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = Defaults.SEED_TEXT, description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Override

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         description = "Print the trainable-parameter count of a WRN spec (last line: JSON).")
 public final class ParamsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "wrn-16-4", description = "Model spec wrn-D-K (D = 6n+4, K >= 1). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = io.wrnstream.model.Defaults.MODEL, description = "Model spec wrn-D-K (D = 6n+4, K >= 1). Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--classes", defaultValue = "10", description = "Output classes. Default: ${DEFAULT-VALUE}.")

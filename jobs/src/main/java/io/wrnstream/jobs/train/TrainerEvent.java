@@ -1,7 +1,7 @@
 package io.wrnstream.jobs.train;
 
-import io.wrnstream.jobs.publish.Json;
-import java.util.Locale;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.wrnstream.model.io.JsonRecords;
 
 /**
  * What the trainer reports on its main output, for progress display and for checking recovery: a training step,
@@ -18,28 +18,29 @@ import java.util.Locale;
  * @param imagesPerSecond training throughput since the previous STEP event (STEP), else 0
  * @param wallMs wall-clock time, epoch millis
  */
-public record TrainerEvent(Kind kind, long checkpointId, long step, long imagesSeen, double loss, double accuracy, double learningRate,
-                           long stateDigest, double imagesPerSecond, long wallMs) {
+public record TrainerEvent(@JsonProperty("event") Kind kind, @JsonProperty("checkpoint") long checkpointId, long step, long imagesSeen,
+                           double loss, double accuracy, @JsonProperty("lr") double learningRate,
+                           @JsonProperty("state_crc") long stateDigest, @JsonProperty("images_per_s") double imagesPerSecond, long wallMs) {
+    /** Format of the JSON layout written by this code. */
+    public static final String FORMAT = "wrn-stream.trainer-event/1";
 
     /** Kinds of trainer event. */
     public enum Kind { STEP, CHECKPOINT, RESTORED, FINISHED }
 
-    /** One JSON object on one line. */
+    /**
+     * One JSON object on one line: {@code {"format":"wrn-stream.trainer-event/1","event":"STEP","checkpoint":-1,"step":..,
+     * "images_seen":..,"loss":..,"accuracy":..,"lr":..,"state_crc":..,"images_per_s":..,"wall_ms":..}} (NaN is null).
+     */
     public String toJson() {
-        return String.format(Locale.ROOT, "{\"event\":\"%s\",\"checkpoint\":%d,\"step\":%d,\"images_seen\":%d,\"loss\":%s,\"accuracy\":%s,"
-                        + "\"lr\":%s,\"state_crc\":%d,\"images_per_s\":%.2f,\"wall_ms\":%d}", kind, checkpointId, step, imagesSeen,
-                num(loss), num(accuracy), num(learningRate), stateDigest, imagesPerSecond, wallMs);
+        return JsonRecords.write(FORMAT, this);
     }
 
-    static String num(double d) {
-        return Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null";
-    }
-
-    /** Parses {@link #toJson()} output (used by tests and the demo). */
+    /**
+     * Parses {@link #toJson()} output (used by tests and the demo).
+     *
+     * @throws IllegalArgumentException when it is not JSON, has another format or lacks a field, naming it
+     */
     public static TrainerEvent fromJson(String json) {
-        java.util.Map<String, String> m = Json.flat(json);
-        return new TrainerEvent(Kind.valueOf(m.get("event")), Long.parseLong(m.get("checkpoint")), Long.parseLong(m.get("step")),
-                Long.parseLong(m.get("images_seen")), Json.dbl(m.get("loss")), Json.dbl(m.get("accuracy")), Json.dbl(m.get("lr")),
-                Long.parseLong(m.get("state_crc")), Json.dbl(m.get("images_per_s")), Long.parseLong(m.get("wall_ms")));
+        return JsonRecords.read(json, FORMAT, "trainer event", TrainerEvent.class);
     }
 }

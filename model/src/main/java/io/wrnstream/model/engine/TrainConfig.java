@@ -37,7 +37,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
 
     /** The paper's recipe (batch 128, seed 42) for the given model, on DL4J in fp32 (the reference the tests compare with). */
     public static TrainConfig paper(WrnConfig wrn) {
-        return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, 42L, "dl4j", "fp32", "");
+        return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, io.wrnstream.model.Defaults.SEED, "dl4j", "fp32", "");
     }
 
     /** Precision value that asks for {@link #defaultPrecision(String)}; configs always hold the resolved value. */
