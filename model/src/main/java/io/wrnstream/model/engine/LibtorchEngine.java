@@ -163,6 +163,10 @@ public final class LibtorchEngine implements TrainingEngine {
         ParamLayout layout = ParamLayout.of(config.wrn());
         long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
         LibtorchEngine e = new LibtorchEngine(config, initialParams(layout, config.seed()), new float[(int) updLength], 0, 0);
+        if (!e.onGpu() && TorchNatives.gpuBuild()) {
+            LOG.warn("libtorch's GPU build found no usable CUDA device ({}={}): training on the CPU",
+                    TorchNatives.DEVICE_PROPERTY, TorchNatives.deviceSpec());
+        }
         LOG.info("Created libtorch engine for {} ({} trainable parameters) on {} in {}{}: {}", config.wrn().name(),
                 layout.trainableLength(), e.deviceType, config.precision(), e.channelsLast ? " channels-last" : "", config);
         return e;
