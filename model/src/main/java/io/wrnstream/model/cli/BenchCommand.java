@@ -45,7 +45,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--fast-path", defaultValue = "on", description = "CPU fast path (oneDNN + DL4J helpers): on or off. Default: ${DEFAULT-VALUE}.")
     String fastPath;
 
-    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j, libtorch or worker (the host's PyTorch in a worker process). Default: ${DEFAULT-VALUE}.")
     String engine;
 
     @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")

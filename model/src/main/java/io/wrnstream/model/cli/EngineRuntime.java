@@ -16,6 +16,11 @@ final class EngineRuntime {
      * @param threads compute threads the engine may use
      */
     static void init(String engine, boolean fastPath, int threads) {
+        if ("worker".equals(engine)) {
+            // the worker process sets PyTorch's threads; neither ND4J nor libtorch loads in this JVM
+            System.setProperty(io.wrnstream.model.engine.WorkerEngine.THREADS_PROPERTY, Integer.toString(threads));
+            return;
+        }
         if ("libtorch".equals(engine)) {
             LibtorchEngine.setThreads(threads);  // ND4J is not loaded at all
             return;

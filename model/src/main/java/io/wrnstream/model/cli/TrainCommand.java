@@ -68,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", defaultValue = "0", description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
     double dropout;
 
-    @Option(names = "--engine", description = "Numeric engine: dl4j or libtorch (default: dl4j, or the --resume model's; either engine continues the other's model).")
+    @Option(names = "--engine", description = "Numeric engine: dl4j, libtorch or worker (default: dl4j, or the --resume model's; any engine continues another's model).")
     String engine;
 
     @Option(names = "--precision", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights) or auto (bf16 for libtorch where bf16 is fast, else fp32). Default: auto, or the --resume model's.")

@@ -1,8 +1,8 @@
 package io.wrnstream.model.engine;
 
 /**
- * Builds and restores {@link TrainingEngine}s by engine name ({@code TrainConfig.engine()}: {@code dl4j} or
- * {@code libtorch}). Both engines write the same snapshot layout ({@link ParamLayout}), so a snapshot of one can be
+ * Builds and restores {@link TrainingEngine}s by engine name ({@code TrainConfig.engine()}: {@code dl4j},
+ * {@code libtorch} or {@code worker}). All engines write the same snapshot layout ({@link ParamLayout}), so a snapshot of one can be
  * restored on the other with {@link #restore(byte[], String, String)}.
  */
 public final class Engines {
@@ -12,6 +12,7 @@ public final class Engines {
     public static TrainingEngine create(TrainConfig config) {
         return switch (config.engine()) {
             case "libtorch" -> LibtorchEngine.create(config);
+            case "worker" -> WorkerEngine.create(config);
             default -> Dl4jEngine.create(config);
         };
     }
@@ -37,6 +38,7 @@ public final class Engines {
     static TrainingEngine restore(EngineState state) {
         return switch (state.config().engine()) {
             case "libtorch" -> LibtorchEngine.restore(state);
+            case "worker" -> WorkerEngine.restore(state);
             default -> Dl4jEngine.restore(state);
         };
     }

@@ -113,22 +113,19 @@ public final class LibtorchEngine implements TrainingEngine {
         }
         this.step = step;
         this.imagesSeen = imagesSeen;
-        double rate = lrForMomentum(config.optim().learningRateAt(imagesSeen));
+        double rate = TorchForm.momentumRate(config.optim().learningRateAt(imagesSeen));
         Map<String, Tensor> byName = new HashMap<>();
         try (NoGradGuard noGrad = new NoGradGuard()) {
             for (ParamLayout.Entry e : layout.entries()) {
                 float[] values = slice(params, e.offset(), e.length());
-                if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) {
-                    for (int i = 0; i < values.length; i++) values[i] = (float) Math.pow(10, 2.0 * values[i]);
-                }
+                if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) TorchForm.varianceFromLog10Std(values);
                 Tensor t = toDevice(values, e.shape(), e.shape().length == 4);
                 Tensor m = null;
                 if (e.kind().trainable()) {
                     t.requires_grad_(true);
                     if (updLength > 0) {
                         float[] v = slice(updater, e.updaterOffset(), e.length());
-                        // DL4J's velocity carries the rate: v = -lr*b (see ParamLayout)
-                        for (int i = 0; i < v.length; i++) v[i] = (float) (-v[i] / rate);
+                        TorchForm.bufferFromVelocity(v, rate);
                         m = toDevice(v, e.shape(), e.shape().length == 4);
                     }
                 }
@@ -136,15 +133,11 @@ public final class LibtorchEngine implements TrainingEngine {
                 byName.put(e.name(), t);
             }
         }
-        WrnConfig w = config.wrn();
         this.stem = byName.get("stem.conv_W");
-        for (int g = 1; g <= 3; g++) {
-            for (int k = 0; k < w.blocksPerGroup(); k++) {
-                String b = "g" + g + ".b" + k;
-                long stride = k == 0 && g > 1 ? 2 : 1;
-                blocks.add(new Block(bn(byName, b + ".bn1"), byName.get(b + ".conv1_W"), bn(byName, b + ".bn2"),
-                        byName.get(b + ".conv2_W"), byName.get(b + ".shortcut_W"), stride));
-            }
+        for (WrnConfig.Block wb : config.wrn().blocks()) {
+            String b = wb.name();
+            blocks.add(new Block(bn(byName, b + ".bn1"), byName.get(b + ".conv1_W"), bn(byName, b + ".bn2"),
+                    byName.get(b + ".conv2_W"), byName.get(b + ".shortcut_W"), wb.stride()));
         }
         this.head = bn(byName, "head.bn");
         this.denseW = byName.get("output_W");
@@ -283,19 +276,17 @@ public final class LibtorchEngine implements TrainingEngine {
         float[] params = new float[Math.toIntExact(layout.length())];
         boolean momentum = config.optim().momentum() > 0;
         float[] updater = new float[momentum ? Math.toIntExact(layout.trainableLength()) : 0];
-        double rate = lrForMomentum(config.optim().learningRateAt(imagesSeen));
+        double rate = TorchForm.momentumRate(config.optim().learningRateAt(imagesSeen));
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             for (Slot s : slots) {
                 ParamLayout.Entry e = s.entry();
                 float[] values = new float[(int) e.length()];
                 copyOut(s.tensor(), values);
-                if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) {
-                    for (int i = 0; i < values.length; i++) values[i] = (float) (0.5 * Math.log10(values[i]));
-                }
+                if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) TorchForm.log10StdFromVariance(values);
                 System.arraycopy(values, 0, params, (int) e.offset(), values.length);
                 if (momentum && e.kind().trainable()) {
                     copyOut(s.momentum(), values);
-                    for (int i = 0; i < values.length; i++) values[i] = (float) (-rate * values[i]);
+                    TorchForm.velocityFromBuffer(values, rate);
                     System.arraycopy(values, 0, updater, (int) e.updaterOffset(), values.length);
                 }
             }
@@ -442,11 +433,6 @@ public final class LibtorchEngine implements TrainingEngine {
     private static Bn bn(Map<String, Tensor> byName, String layer) {
         return new Bn(new TensorOptional(byName.get(layer + "_gamma")), new TensorOptional(byName.get(layer + "_beta")),
                 new TensorOptional(byName.get(layer + "_mean")), new TensorOptional(byName.get(layer + "_log10stdev")));
-    }
-
-    /** The rate that converts between DL4J's velocity and PyTorch's buffer; guards a zero rate. */
-    private static double lrForMomentum(double lr) {
-        return lr > 0 ? lr : 1.0;
     }
 
     static void checkOptimiser(OptimConfig optim) {

@@ -108,19 +108,14 @@ public final class ParamLayout {
         int[] widths = wrn.widths();
         b.conv("stem.conv", widths[0], wrn.channels(), 3);
         int in = widths[0];
-        for (int g = 1; g <= 3; g++) {
-            int out = widths[g];
-            for (int k = 0; k < wrn.blocksPerGroup(); k++) {
-                String block = "g" + g + ".b" + k;
-                int stride = k == 0 && g > 1 ? 2 : 1;
-                b.bn(block + ".bn1", in);
-                b.conv(block + ".conv1", out, in, 3);
-                // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
-                if (in != out || stride != 1) b.conv(block + ".shortcut", out, in, 1);
-                b.bn(block + ".bn2", out);
-                b.conv(block + ".conv2", out, out, 3);
-                in = out;
-            }
+        for (WrnConfig.Block block : wrn.blocks()) {
+            b.bn(block.name() + ".bn1", block.in());
+            b.conv(block.name() + ".conv1", block.out(), block.in(), 3);
+            // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
+            if (block.projection()) b.conv(block.name() + ".shortcut", block.out(), block.in(), 1);
+            b.bn(block.name() + ".bn2", block.out());
+            b.conv(block.name() + ".conv2", block.out(), block.out(), 3);
+            in = block.out();
         }
         b.bn("head.bn", in);
         b.add("output_W", Kind.DENSE_WEIGHT, wrn.classes(), in);

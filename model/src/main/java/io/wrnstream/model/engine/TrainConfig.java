@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param optim optimiser and schedule
  * @param batchSize minibatch size, {@code >= 1} (paper: 128)
  * @param seed master seed; every random consumer derives its own generator from it
- * @param engine numeric engine name: {@code dl4j} (default) or {@code libtorch}
+ * @param engine numeric engine name: {@code dl4j} (default), {@code libtorch} (in process) or {@code worker} (the host's
+ *               PyTorch in a worker process)
  * @param precision {@code fp32} or {@code bf16} (libtorch only: autocast, fp32 master weights); {@code auto} or null picks
  *                  {@link #defaultPrecision(String)}
  * @param data description of the training data, for provenance (may be empty)
@@ -21,7 +22,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
 
     public static final int PAPER_BATCH = 128;
     /** Engine names accepted by {@link #engine()}. */
-    public static final java.util.List<String> ENGINES = java.util.List.of("dl4j", "libtorch");
+    public static final java.util.List<String> ENGINES = java.util.List.of("dl4j", "libtorch", "worker");
 
     public TrainConfig {
         Objects.requireNonNull(wrn, "wrn");
@@ -49,7 +50,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
      * master weights, so accuracy holds), else fp32. DL4J trains in fp32 only.
      */
     public static String defaultPrecision(String engine) {
-        if (!"libtorch".equals(engine)) return "fp32";
+        if (!"libtorch".equals(engine) && !"worker".equals(engine)) return "fp32";
         if (System.getProperty("wrn.torch.device", "").startsWith("cuda")) return "bf16";
         return cpuHasFastBf16() ? "bf16" : "fp32";
     }
@@ -84,9 +85,9 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
         }
     }
 
-    /** The precisions {@code engine} trains in: DL4J fp32 only (it refuses bf16 training on CPU), libtorch fp32 and bf16. */
+    /** The precisions {@code engine} trains in: DL4J fp32 only (it refuses bf16 training on CPU), libtorch and worker fp32 and bf16. */
     public static java.util.List<String> precisions(String engine) {
-        return "libtorch".equals(engine) ? java.util.List.of("fp32", "bf16") : java.util.List.of("fp32");
+        return "libtorch".equals(engine) || "worker".equals(engine) ? java.util.List.of("fp32", "bf16") : java.util.List.of("fp32");
     }
 
     /** This config on another engine and precision (the model, optimiser and seed stay). */

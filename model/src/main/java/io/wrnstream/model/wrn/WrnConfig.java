@@ -72,6 +72,38 @@ public record WrnConfig(int depth, int widen, double dropout, int classes, int c
         return p + 2L * in + (long) in * classes + classes;     // final bn, dense
     }
 
+    /**
+     * One pre-activation residual block of the network, as data.
+     *
+     * @param name generated name, {@code g<group>.b<index>} (for example {@code g2.b0})
+     * @param in input channels
+     * @param out output channels
+     * @param stride stride of the first convolution (2 for the first block of groups 2 and 3, else 1)
+     */
+    public record Block(String name, int in, int out, int stride) {
+        /** Whether the shortcut is a 1x1 convolution (the block changes width or size) rather than the identity. */
+        public boolean projection() {
+            return in != out || stride != 1;
+        }
+    }
+
+    /**
+     * The blocks in order: three groups of {@link #blocksPerGroup()} blocks, widths {@code 16k, 32k, 64k}, the first
+     * block of groups 2 and 3 halving the size. Engines and the parameter layout iterate this list.
+     */
+    public java.util.List<Block> blocks() {
+        int[] w = widths();
+        java.util.List<Block> blocks = new java.util.ArrayList<>();
+        int in = w[0];
+        for (int g = 1; g <= 3; g++) {
+            for (int k = 0; k < blocksPerGroup(); k++) {
+                blocks.add(new Block("g" + g + ".b" + k, in, w[g], k == 0 && g > 1 ? 2 : 1));
+                in = w[g];
+            }
+        }
+        return java.util.List.copyOf(blocks);
+    }
+
     /** The model's short name, {@code wrn-d-k}. */
     public String name() {
         return "wrn-" + depth + "-" + widen;
