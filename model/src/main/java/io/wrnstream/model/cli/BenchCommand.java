@@ -5,6 +5,7 @@ import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.model.engine.WorkerEngine;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,6 +74,9 @@ public final class BenchCommand implements Callable<Integer> {
 
         Batch data = randomBatch(wrn, batch, seed);
         double[] ms = new double[steps];
+        double[] workerMs = new double[steps];
+        long peakDevice = -1;
+        String device = null;
         try (TrainingEngine engine = Engines.create(config)) {
             Progress progress = new Progress("bench " + wrn.name(), warmup + steps, "steps");
             for (int i = 0; i < warmup; i++) {
@@ -83,9 +87,15 @@ public final class BenchCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 engine.trainStep(data);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
+                if (engine instanceof WorkerEngine w) workerMs[i] = w.lastStepComputeSeconds() * 1000;
                 progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
             }
             progress.finish(warmup + steps, "");
+            if (engine instanceof WorkerEngine w) {
+                peakDevice = w.peakDeviceBytes();
+                device = w.workerInfo().path("device").asText() + " (" + w.workerInfo().path("device_name").asText()
+                        + ", PyTorch " + w.workerInfo().path("torch").asText() + ")";
+            }
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
@@ -107,6 +117,15 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("onednn", onednn);
         out.put("fast_path", dl4j && on);
         out.put("params", wrn.trainableParameters());
+        if (device != null) {
+            // time inside the worker's step; the rest of step_ms is the JVM side and the socket
+            double[] w = workerMs.clone();
+            Arrays.sort(w);
+            out.put("worker_step_ms_p50", round(percentile(w, 50)));
+            out.put("transport_ms_p50", round(p50 - percentile(w, 50)));
+            out.put("device", device);
+            out.put("peak_device_mb", peakDevice < 0 ? null : Math.round(peakDevice / 1048576.0));
+        }
 
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6s %8s %12s %10s %10s %12s %8s%n",
                 "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
