@@ -151,10 +151,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             return;
         }
         String index = gpus.iterator().next().getProperty("index").orElse("0");
-        if ("libtorch".equals(train.engine())) {
-            // One slot per GPU: the property is read once, by the engine this task creates next.
+        if ("libtorch".equals(train.engine()) || "worker".equals(train.engine())) {
+            // One slot per GPU: the property is read once, by the engine this task creates next (libtorch in this
+            // JVM, or the worker engine's PyTorch process).
             System.setProperty("wrn.torch.device", "cuda:" + index);
-            LOG.info("Flink external resource 'gpu' ({} device(s)): libtorch trains on cuda:{}", gpus.size(), index);
+            LOG.info("Flink external resource 'gpu' ({} device(s)): {} trains on cuda:{}", gpus.size(), train.engine(), index);
         } else if ("CUDA".equalsIgnoreCase(org.nd4j.linalg.factory.Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"))) {
             org.nd4j.linalg.factory.Nd4j.getAffinityManager().unsafeSetDevice(Integer.parseInt(index));
             LOG.info("Flink external resource 'gpu' ({} device(s)): ND4J's CUDA backend trains on device {}", gpus.size(), index);

@@ -447,7 +447,11 @@ public final class LibtorchEngine implements TrainingEngine {
     }
 
     private void checkShape(Batch b) {
-        WrnConfig w = config.wrn();
+        checkShape(config.wrn(), b);
+    }
+
+    /** Refuses a batch whose image shape or labels do not fit {@code w}, naming both (shared with the worker engine). */
+    static void checkShape(WrnConfig w, Batch b) {
         if (b.channels() != w.channels() || b.height() != w.height() || b.width() != w.width()) {
             throw new IllegalArgumentException("Batch of " + b.channels() + "x" + b.height() + "x" + b.width()
                     + " images does not fit " + w.name() + " built for " + w.channels() + "x" + w.height() + "x" + w.width());

@@ -278,16 +278,7 @@ public final class WorkerEngine implements TrainingEngine {
     }
 
     private void checkShape(Batch b) {
-        WrnConfig w = config.wrn();
-        if (b.channels() != w.channels() || b.height() != w.height() || b.width() != w.width()) {
-            throw new IllegalArgumentException("Batch of " + b.channels() + "x" + b.height() + "x" + b.width()
-                    + " images does not fit " + w.name() + " built for " + w.channels() + "x" + w.height() + "x" + w.width());
-        }
-        for (int label : b.labels()) {
-            if (label < 0 || label >= w.classes()) {
-                throw new IllegalArgumentException("Invalid label " + label + ": must be in [0, " + w.classes() + ")");
-            }
-        }
+        LibtorchEngine.checkShape(config.wrn(), b);
     }
 
     private static float[] slice(float[] a, ParamLayout.Entry e) {
