@@ -9,6 +9,8 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
@@ -16,6 +18,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -27,8 +30,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One PyTorch worker process ({@code wrn_worker.py}) and its Unix domain socket: requests and replies framed as
  * {@code u32 header length, JSON header (Jackson), payload of little-endian float32/int32 arrays}, the protocol the
- * script's docstring documents. Payloads stream through one 1 MiB direct buffer, so WRN-28-10's 146 MB of parameters
- * cross without a second copy of them on the heap.
+ * script's docstring documents. A step's batch goes through a shared file in {@code /dev/shm} that both map (one
+ * copy into it here, a zero-copy tensor over it in the worker); parameters stream over the socket through one 1 MiB
+ * direct buffer, so WRN-28-10's 146 MB cross without a second copy of them on the heap.
  */
 final class WorkerProcess implements AutoCloseable {
     /** System property naming the Python interpreter to run the worker with (else {@code WRN_WORKER_PYTHON}, else a search). */
@@ -46,7 +50,33 @@ final class WorkerProcess implements AutoCloseable {
     private final Path dir;
     private final Path log;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+    private final boolean shmEnabled = Boolean.parseBoolean(System.getProperty(SHM_PROPERTY, "true"));
+    private Path shmFile;
+    private long shmSize;
+    private MappedByteBuffer shmBuffer;
     private boolean closed;
+
+    /** System property: batches through shared memory ({@code true}, the default) or over the socket ({@code false}). */
+    static final String SHM_PROPERTY = "wrn.worker.shm";
+    /** Smaller payloads go over the socket: a mapping is not worth it. */
+    private static final long SHM_MIN_BYTES = 64 << 10;
+    /** Bound on the shared file (a batch of 512 CIFAR images is 6 MiB). */
+    private static final long SHM_MAX_BYTES = 1L << 30;
+
+    /** The shared mapping, grown (a new file, so the worker remaps) when {@code bytes} does not fit. */
+    private MappedByteBuffer shm(long bytes) throws IOException {
+        if (shmBuffer == null || shmSize < bytes) {
+            if (shmFile != null) Files.deleteIfExists(shmFile);
+            Path base = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm")) ? Path.of("/dev/shm") : dir;
+            shmFile = Files.createTempFile(base, "wrn-worker-", ".shm");
+            shmSize = Math.max(bytes, 1 << 20);
+            try (FileChannel ch = FileChannel.open(shmFile, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                shmBuffer = ch.map(FileChannel.MapMode.READ_WRITE, 0, shmSize);
+            }
+            shmBuffer.order(ByteOrder.LITTLE_ENDIAN);
+        }
+        return shmBuffer;
+    }
 
     private WorkerProcess(Process process, SocketChannel channel, Path dir, Path log) {
         this.process = process;
@@ -151,14 +181,31 @@ final class WorkerProcess implements AutoCloseable {
             long bytes = 0;
             for (Object a : inputs) bytes += 4L * (a instanceof float[] f ? f.length : ((int[]) a).length);
             Map<String, Object> h = new LinkedHashMap<>(header);
-            h.put("bytes", bytes);
+            // Per-step batches go through shared memory (one copy in, none out); the rare, large transfers of
+            // parameters stream over the socket, so the shared file stays batch-sized.
+            boolean viaShm = shmEnabled && bytes >= SHM_MIN_BYTES && bytes <= SHM_MAX_BYTES;
+            if (viaShm) {
+                MappedByteBuffer m = shm(bytes);
+                m.clear();
+                for (Object a : inputs) {
+                    if (a instanceof float[] f) m.asFloatBuffer().put(f);
+                    else m.asIntBuffer().put((int[]) a);
+                    m.position(m.position() + 4 * (a instanceof float[] f ? f.length : ((int[]) a).length));
+                }
+                h.put("shm", shmFile.toString());
+                h.put("shm_size", shmSize);
+                h.put("shm_bytes", bytes);
+            }
+            h.put("bytes", viaShm ? 0 : bytes);
             byte[] json = JSON.writeValueAsBytes(h);
             buf.clear();
             buf.putInt(json.length);
             writeBuffered(json);
-            for (Object a : inputs) {
-                if (a instanceof float[] f) writeFloats(f);
-                else writeInts((int[]) a);
+            if (!viaShm) {
+                for (Object a : inputs) {
+                    if (a instanceof float[] f) writeFloats(f);
+                    else writeInts((int[]) a);
+                }
             }
             flush();
 
@@ -287,6 +334,13 @@ final class WorkerProcess implements AutoCloseable {
             process.destroyForcibly();
         } finally {
             deleteQuietly(dir);
+            if (shmFile != null) {
+                try {
+                    Files.deleteIfExists(shmFile);
+                } catch (IOException ignored) {
+                    // /dev/shm is cleared at reboot
+                }
+            }
         }
     }
 

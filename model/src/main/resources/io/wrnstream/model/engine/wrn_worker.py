@@ -20,6 +20,8 @@ Requests ("op"):
     state    Reply payload: the entries then the momentum buffers, as in init.
     memory   Reply: peak_bytes (torch.cuda.max_memory_allocated, null on the CPU); resets the peak.
     close    Reply ok, then the worker exits.
+A step's or prediction's payload may instead lie in a shared file the JVM names ("shm", "shm_size", "shm_bytes"
+in the header; "bytes" is then 0): the worker maps it once and reads the batch without a copy.
 A failure replies {"ok": false, "error": "..."} and the worker goes on.
 
 The network is generated from the block list the JVM sends (WrnConfig.blocks(), the same description the parameter
@@ -236,6 +238,30 @@ class Worker:
         return {"ok": True, "peak_bytes": peak}
 
 
+class Shm:
+    """The JVM's shared batch file, mapped once per file (the JVM makes a new, larger one when a batch outgrows it)."""
+
+    def __init__(self, torch):
+        self.torch, self.path, self.map, self.base = torch, None, None, None
+
+    def view(self, path, size, nbytes):
+        if path != self.path:
+            import mmap
+            if self.map is not None:
+                self.base = None
+                try:
+                    self.map.close()
+                except BufferError:  # a tensor still views it: let the garbage collector unmap it
+                    pass
+            with open(path, "r+b") as f:
+                self.map = mmap.mmap(f.fileno(), size)
+            self.base = self.torch.frombuffer(self.map, dtype=self.torch.uint8)
+            self.path = path
+        if nbytes > self.base.numel():
+            raise ValueError("shared batch of %d bytes exceeds the %d-byte mapping" % (nbytes, self.base.numel()))
+        return self.base[:nbytes]
+
+
 def _numel(shape):
     n = 1
     for s in shape:
@@ -254,6 +280,7 @@ def main():
         return 3
     send(sock, {"ok": True, "torch": torch.__version__})  # hello: this interpreter serves
     worker = None
+    shm = Shm(torch)
     while True:
         try:
             header, payload = recv(sock, torch)
@@ -261,6 +288,8 @@ def main():
             return 0
         op = header.get("op")
         try:
+            if header.get("shm_bytes"):
+                payload = shm.view(header["shm"], int(header["shm_size"]), int(header["shm_bytes"]))
             if op == "init":
                 worker = Worker(torch, header, payload)
                 send(sock, dict(ok=True, **worker.info()))

@@ -255,4 +255,29 @@ class WorkerEngineTest {
             System.clearProperty(WorkerProcess.PYTHON_PROPERTY);
         }
     }
+
+    @Test
+    void batchesThroughSharedMemoryAndOverTheSocketGiveTheSameResults() {
+        TrainConfig c = tiny(0);
+        // 100 and 400 images of 3x8x8 are 77 and 307 KB: over the 64 KB threshold, and the second outgrows the first file
+        List<Batch> batches = List.of(TinyData.batch(c, 100, 1), TinyData.batch(c, 400, 2), TinyData.batch(c, 8, 3));
+        float[][][] shmProbs = new float[3][][];
+        double[] shmLoss = new double[3];
+        try (WorkerEngine shm = WorkerEngine.create(c)) {
+            for (int i = 0; i < 3; i++) {
+                shmLoss[i] = shm.trainStep(batches.get(i)).loss();
+                shmProbs[i] = shm.predict(batches.get(i));
+            }
+        }
+        System.setProperty(WorkerProcess.SHM_PROPERTY, "false");
+        try (WorkerEngine socket = WorkerEngine.create(c)) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(socket.trainStep(batches.get(i)).loss()).as("batch %d", i).isEqualTo(shmLoss[i]);
+                float[][] p = socket.predict(batches.get(i));
+                for (int j = 0; j < p.length; j++) assertThat(p[j]).containsExactly(shmProbs[i][j]);
+            }
+        } finally {
+            System.clearProperty(WorkerProcess.SHM_PROPERTY);
+        }
+    }
 }
