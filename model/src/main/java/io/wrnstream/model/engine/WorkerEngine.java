@@ -49,6 +49,7 @@ public final class WorkerEngine implements TrainingEngine {
     private final JsonNode info;
     private long step;
     private long imagesSeen;
+    private double lastComputeSeconds = Double.NaN;
     private boolean closed;
 
     private WorkerEngine(TrainConfig config, float[] params, float[] updater, long step, long imagesSeen) {
@@ -178,8 +179,6 @@ public final class WorkerEngine implements TrainingEngine {
         imagesSeen += n;
         return new StepResult(step, imagesSeen, loss, (double) correct / n, lr, !finite);
     }
-
-    private double lastComputeSeconds = Double.NaN;
 
     /** Seconds the worker spent inside the last step (forward, backward, update, copies on its side), for overhead measurements. */
     public double lastStepComputeSeconds() {
