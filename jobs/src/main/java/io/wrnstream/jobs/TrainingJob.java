@@ -3,19 +3,24 @@ package io.wrnstream.jobs;
 import io.wrnstream.jobs.augment.AugmentFunction;
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.config.Preflight;
 import io.wrnstream.jobs.decode.DeadLetter;
 import io.wrnstream.jobs.decode.DecodeFunction;
 import io.wrnstream.jobs.decode.KafkaImage;
 import io.wrnstream.jobs.decode.LabelledImage;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.eval.EvaluatorOperator;
+import io.wrnstream.jobs.publish.BrokerLimits;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
-import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.jobs.update.ModelVersions;
+import io.wrnstream.kafka.update.ModelUpdate;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -25,11 +30,14 @@ import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,6 +103,9 @@ public final class TrainingJob {
         return config;
     }
 
+    /** Longest back-off between two restarts. */
+    static final Duration MAX_RESTART_BACKOFF = Duration.ofMinutes(1);
+
     /** Name of the Prometheus reporter in the Flink configuration ({@code metrics.reporter.prom.*}). */
     public static final String PROMETHEUS_REPORTER = "prom";
 
@@ -115,6 +126,21 @@ public final class TrainingJob {
         f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.get(JobConfig.CHECKPOINT_DIR));
         f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
         f.set(PipelineOptions.GENERIC_TYPES, false);
+        // Bounded restarts: a failure that comes back every time ends the job with its error instead of looping.
+        if (c.get(JobConfig.RESTART_ATTEMPTS) == 0) {
+            f.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+            return withPrometheus(c, f);
+        }
+        f.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS, c.get(JobConfig.RESTART_ATTEMPTS));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, c.get(JobConfig.RESTART_DELAY));
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, MAX_RESTART_BACKOFF.compareTo(c.get(JobConfig.RESTART_DELAY)) < 0
+                ? c.get(JobConfig.RESTART_DELAY) : MAX_RESTART_BACKOFF);
+        f.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
+        return withPrometheus(c, f);
+    }
+
+    private static Configuration withPrometheus(JobConfig c, Configuration f) {
         String port = c.get(JobConfig.PROMETHEUS_PORT);
         if (!port.equals("0")) {
             // One reporter per MiniCluster: its JobManager and TaskManagers share one metric registry, hence one port.
@@ -122,7 +148,24 @@ public final class TrainingJob {
             f.setString(prefix + "factory.class", "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
             f.setString(prefix + "port", port);
         }
+        restorePath(c).ifPresent(path -> f.set(StateRecoveryOptions.SAVEPOINT_PATH, path));
+        f.addAll(Configuration.fromMap(c.flinkOptions())); // flink.* last: the user's word wins
         return f;
+    }
+
+    /**
+     * The checkpoint or savepoint {@code restore} names: its value, or for {@code latest} the newest checkpoint retained
+     * under {@code checkpoint.dir}; empty when the job starts without state.
+     *
+     * @throws IllegalStateException when {@code restore=latest} and no checkpoint is retained
+     */
+    public static Optional<String> restorePath(JobConfig c) {
+        String r = c.get(JobConfig.RESTORE);
+        if (r.isEmpty()) return Optional.empty();
+        if (!r.equals("latest")) return Optional.of(r);
+        return Optional.of(RetainedCheckpoints.latest(c.get(JobConfig.CHECKPOINT_DIR)).orElseThrow(() -> new IllegalStateException(
+                "restore=latest but no checkpoint is retained under checkpoint.dir=" + c.get(JobConfig.CHECKPOINT_DIR)
+                        + ": give a checkpoint or savepoint path, or start without restore")));
     }
 
     /** Builds the graph on {@code env}, reading {@code source} and writing {@code sinks}. */
@@ -161,7 +204,8 @@ public final class TrainingJob {
         if (sinks.modelUpdates() != null && config.get(JobConfig.MODEL_PUBLISH)) {
             // Model file write + update event; the exactly-once sink commits an update only with its checkpoint.
             trainer.getSideOutput(TrainerOperator.MODEL_CANDIDATES).connect(evaluations)
-                    .transform("publish model", TypeInformation.of(ModelUpdate.class), new ModelPublisherOperator(config))
+                    .transform("publish model", TypeInformation.of(ModelUpdate.class),
+                            new ModelPublisherOperator(config, ModelVersions.newestOnTopic(config, PREFLIGHT_TIMEOUT)))
                     .uid("model-publisher").setParallelism(1).setMaxParallelism(1)
                     .sinkTo(sinks.modelUpdates()).uid("model-update-sink").name("model updates: " + config.get(JobConfig.TOPIC_MODEL_UPDATES))
                     .setParallelism(1);
@@ -182,8 +226,31 @@ public final class TrainingJob {
         LOG.info("wrn-stream training job configuration:");
         config.logLines().forEach(l -> LOG.info("  {}", l));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-        defineWorkflow(env, KafkaIo.trainingSource(config), Sinks.kafka(config));
+        BrokerLimits limits = BrokerLimits.read(config, PREFLIGHT_TIMEOUT);
+        // A local environment trains in this JVM, so its memory is the trainer's; a cluster's TaskManager checks its own.
+        Preflight.check(config, limits, env instanceof LocalStreamEnvironment ? Preflight.machineMemory(config) : 0);
+        defineWorkflow(env, KafkaIo.trainingSource(config), new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config, limits),
+                null, config.get(JobConfig.MODEL_PUBLISH) ? KafkaIo.modelUpdateSink(config) : null));
         return env;
+    }
+
+    /** How long the pre-submission checks wait for the broker. */
+    static final Duration PREFLIGHT_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * Why a job failed, for a person: the innermost cause that is not one of Flink's wrappers, and whether the
+     * restarts ({@code restart.attempts}) ran out first.
+     */
+    public static String describeFailure(Throwable t) {
+        boolean exhausted = false;
+        Throwable root = t;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("Recovery is suppressed")) exhausted = true;
+            root = c;
+        }
+        String what = root.getMessage() == null ? root.getClass().getName() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        return "The training job failed" + (exhausted ? " after its restarts ran out (restart.attempts)" : "") + ": " + what;
     }
 
     private String jobName() {

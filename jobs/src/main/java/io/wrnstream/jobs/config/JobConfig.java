@@ -46,6 +46,8 @@ public final class JobConfig implements Serializable {
 
     /** Prefix of the Kafka client properties passed through unchanged (minus the prefix). */
     public static final String KAFKA_PREFIX = "kafka.";
+    /** Prefix of Flink configuration keys passed through unchanged (minus the prefix), e.g. {@code flink.state.checkpoints.num-retained}. */
+    public static final String FLINK_PREFIX = "flink.";
 
     private static final List<Option<?>> DECLARED = new ArrayList<>();
 
@@ -141,6 +143,9 @@ public final class JobConfig implements Serializable {
     public static final Option<String> TOPIC_MODEL_UPDATES = declare("topic.model-updates", "wrn.model-updates",
             "Compacted topic of model-update events (JSON, key = model.id), written exactly once",
             v -> topicLike("topic.model-updates", v));
+    public static final Option<String> MODEL_SIGNING_KEY_FILE = declare("model.signing-key-file", "",
+            "File holding the key (>= 32 bytes) that signs model updates with HMAC-SHA256 for serve --signing-key-file; empty = unsigned",
+            v -> v);
     public static final Option<Integer> PARALLELISM = declare("parallelism", "2",
             "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)",
             v -> integer("parallelism", v, 1, 4096));
@@ -156,6 +161,19 @@ public final class JobConfig implements Serializable {
     public static final Option<String> PROMETHEUS_PORT = declare("metrics.prometheus.port", "9249-9259",
             "Port or range of the Prometheus reporter of an embedded/local Flink (0 = off); a cluster uses its own "
                     + "metrics.reporter.prom.* settings", JobConfig::portRange);
+    public static final Option<Integer> RESTART_ATTEMPTS = declare("restart.attempts", "10",
+            "Restarts after failures before the job fails for good with the last error (exponential back-off from "
+                    + "restart.delay up to 1 min; the count starts again after 10 min without a failure)",
+            v -> integer("restart.attempts", v, 0, 1000));
+    public static final Option<Duration> RESTART_DELAY = declare("restart.delay", "1s",
+            "Back-off before the first restart after a failure; it doubles with each further one, up to 1 min",
+            v -> duration("restart.delay", v, false));
+    public static final Option<String> RESTORE = declare("restore", "",
+            "Start from a retained checkpoint or savepoint: its path/URI, or latest (the newest one retained under checkpoint.dir); "
+                    + "empty = no state", v -> v.strip());
+    public static final Option<Boolean> FRESH = declare("fresh", "false",
+            "Start a new model although group-id already has committed offsets on topic.train (it then trains on from those offsets); "
+                    + "without it such a start is refused", v -> bool("fresh", v));
     public static final Option<Boolean> FAIL_AFTER_CHECKPOINT = declare("debug.fail-after-checkpoint", "false",
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint",
             v -> bool("debug.fail-after-checkpoint", v));
@@ -165,6 +183,11 @@ public final class JobConfig implements Serializable {
                     + "that follows a completed one, so that update's checkpoint never completes",
             v -> bool("debug.fail-after-publish", v));
 
+    public static final Option<long[]> FAIL_AT_STEPS = declare("debug.fail-at-steps", "",
+            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value that "
+                    + "follows a checkpoint of that attempt, e.g. 3,7,10 for three failures at different points; strictly increasing, empty = off",
+            JobConfig::steps);
+
     /** Every declared option, in declaration order. */
     public static final List<Option<?>> OPTIONS = Collections.unmodifiableList(new ArrayList<>(DECLARED));
 
@@ -172,10 +195,12 @@ public final class JobConfig implements Serializable {
     // Parsed values hold non-serialisable model types; a deserialised copy re-parses the raw text (readResolve).
     private final transient Map<String, Object> values;
     private final Map<String, String> kafka;
+    private final Map<String, String> flink;
 
     private JobConfig(Map<String, String> given) {
         Map<String, String> all = new LinkedHashMap<>();
         Map<String, String> passthrough = new TreeMap<>();
+        Map<String, String> flinkKeys = new TreeMap<>();
         Map<String, Object> parsed = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : given.entrySet()) {
             String k = e.getKey();
@@ -184,9 +209,17 @@ public final class JobConfig implements Serializable {
                     throw new IllegalArgumentException("Invalid option 'kafka.': must name a Kafka client property, e.g. kafka.security.protocol");
                 }
                 passthrough.put(k.substring(KAFKA_PREFIX.length()), e.getValue());
+            } else if (k.startsWith(FLINK_PREFIX)) {
+                String f = k.substring(FLINK_PREFIX.length());
+                if (!f.matches("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)+")) {
+                    throw new IllegalArgumentException("Invalid option '" + k + "': must name a Flink configuration key, e.g."
+                            + " flink.state.checkpoints.num-retained");
+                }
+                flinkKeys.put(f, e.getValue());
             } else if (find(k) == null) {
                 throw new IllegalArgumentException("Unknown option '" + k + "': must be one of "
-                        + OPTIONS.stream().map(Option::key).collect(Collectors.joining(", ")) + " or kafka.<client property>");
+                        + OPTIONS.stream().map(Option::key).collect(Collectors.joining(", ")) + ", kafka.<client property> or"
+                        + " flink.<Flink configuration key>");
             }
         }
         for (Option<?> o : OPTIONS) {
@@ -197,6 +230,7 @@ public final class JobConfig implements Serializable {
         this.raw = Collections.unmodifiableMap(new LinkedHashMap<>(all));
         this.values = parsed;
         this.kafka = Collections.unmodifiableMap(new TreeMap<>(passthrough));
+        this.flink = Collections.unmodifiableMap(flinkKeys);
         // Cross-option rules.
         if (get(SNAPSHOT_STEPS) == 0 && get(SNAPSHOT_INTERVAL).isZero()) {
             throw new IllegalStateException("snapshot.steps=0 and snapshot.interval=0s: at least one must be > 0 so that "
@@ -293,12 +327,21 @@ public final class JobConfig implements Serializable {
         Object v = values.get(option.key());
         if (v instanceof int[] a) return (T) a.clone();
         if (v instanceof double[] a) return (T) a.clone();
+        if (v instanceof long[] a) return (T) a.clone();
         return (T) v;
     }
 
     /** The effective value of every option as text, defaults included. */
     public Map<String, String> raw() {
         return raw;
+    }
+
+    /**
+     * The Flink configuration given as {@code flink.*}, prefix removed (e.g. {@code state.checkpoints.num-retained}); the
+     * job's Flink settings apply them last, so they override the job's own choices.
+     */
+    public Map<String, String> flinkOptions() {
+        return flink;
     }
 
     /** The Kafka client properties given as {@code kafka.*}, prefix removed, e.g. {@code security.protocol}. */
@@ -312,6 +355,7 @@ public final class JobConfig implements Serializable {
     public JobConfig with(Map<String, String> overrides) {
         Map<String, String> m = new LinkedHashMap<>(raw);
         kafka.forEach((k, v) -> m.put(KAFKA_PREFIX + k, v));
+        flink.forEach((k, v) -> m.put(FLINK_PREFIX + k, v));
         m.putAll(overrides);
         return of(m);
     }
@@ -353,6 +397,7 @@ public final class JobConfig implements Serializable {
         List<String> out = new ArrayList<>();
         raw.forEach((k, v) -> out.add(k + " = " + v));
         kafka.forEach((k, v) -> out.add(KAFKA_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
+        flink.forEach((k, v) -> out.add(FLINK_PREFIX + k + " = " + (isSecret(k) ? "******" : v)));
         return out;
     }
 
@@ -371,6 +416,8 @@ public final class JobConfig implements Serializable {
         }
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "kafka.<property>",
                 "Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...)"));
+        sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "flink.<key>",
+                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained)"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "config FILE", "Read key: value lines first; arguments override them"));
         return sb.toString();
     }
@@ -383,6 +430,7 @@ public final class JobConfig implements Serializable {
                     .append(" | ").append(o.description().replace("|", "\\|")).append(" |\n");
         }
         sb.append("| `kafka.<property>` | | Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...) |\n");
+        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`) |\n");
         return sb.toString();
     }
 
@@ -490,13 +538,37 @@ public final class JobConfig implements Serializable {
         throw invalid(key, v, "a duration " + (zeroAllowed ? ">= 0" : "> 0") + " such as 500ms, 60s, 10min or 2h");
     }
 
+    /** Largest height and width of {@link #INPUT_SHAPE}: the dataset decoder's bound (ImageLimits.DEFAULT). */
+    public static final int MAX_SIDE = 4096;
+    /** Largest channel count of {@link #INPUT_SHAPE}: the image record format's u8. */
+    public static final int MAX_CHANNELS = 255;
+
     static int[] shape(String v) {
         Matcher m = Pattern.compile("(\\d{1,3})x(\\d{1,5})x(\\d{1,5})").matcher(v.toLowerCase(Locale.ROOT));
         if (m.matches()) {
             int c = Integer.parseInt(m.group(1)), h = Integer.parseInt(m.group(2)), w = Integer.parseInt(m.group(3));
-            if (c >= 1 && h >= 8 && w >= 8) return new int[] {c, h, w};
+            if (c >= 1 && h >= 8 && w >= 8) {
+                if (c > MAX_CHANNELS || h > MAX_SIDE || w > MAX_SIDE) {
+                    throw invalid("input.shape", v, "CxHxW with C <= " + MAX_CHANNELS + " and H, W <= " + MAX_SIDE
+                            + " (the largest images the decoder accepts), e.g. 3x32x32 or 1x28x28");
+                }
+                return new int[] {c, h, w};
+            }
         }
         throw invalid("input.shape", v, "CxHxW with C >= 1 and H, W >= 8, e.g. 3x32x32 or 1x28x28");
+    }
+
+    static long[] steps(String v) {
+        if (v.isBlank()) return new long[0];
+        try {
+            long[] s = Arrays.stream(v.split(",")).map(String::trim).mapToLong(Long::parseLong).toArray();
+            boolean ok = true;
+            for (int i = 0; i < s.length; i++) ok &= s[i] >= 1 && (i == 0 || s[i] > s[i - 1]);
+            if (ok) return s;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw invalid("debug.fail-at-steps", v, "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10");
     }
 
     static Schedule schedule(String v) {

@@ -1,24 +1,24 @@
 package io.wrnstream.jobs.decode;
 
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.format.RecordFormatException;
-import io.wrnstream.jobs.format.RecordFormatException.Reason;
 import io.wrnstream.jobs.metrics.DeadLetterMetrics;
-import io.wrnstream.model.data.Sample;
+import io.wrnstream.kafka.format.RecordFormatException;
+import io.wrnstream.kafka.format.RecordFormatException.Reason;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Decodes and validates training records: Kafka value -> {@link LabelledImage}. A record that is empty, not an image
- * record, of an unknown format version, undecodable, of another shape than the job trains on, or labelled outside
- * the classes goes to {@link #DEAD_LETTERS} with its reason, and counts it in {@link DeadLetterMetrics} by reason;
- * the job never fails on data.
+ * Decodes and validates training records: Kafka value -> {@link LabelledImage}, by the rules of
+ * {@link TrainingRecords}. A record that breaks one goes to {@link #DEAD_LETTERS} with its reason, and so does one
+ * whose decoding fails in any other way (any exception; only an {@link Error} passes), counted in
+ * {@link DeadLetterMetrics} by reason: the job never fails on data.
  */
 public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledImage> {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(DecodeFunction.class);
 
     /** Side output of the records that could not be used. */
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
@@ -27,7 +27,7 @@ public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledIm
     private final int channels;
     private final int height;
     private final int width;
-    private transient ImageRecordSerde serde;
+    private transient TrainingRecords rules;
     private transient DeadLetterMetrics metrics;
 
     /** Accepts images of shape {@code channels x height x width} with labels in {@code [0, classes)}. */
@@ -40,25 +40,29 @@ public final class DecodeFunction extends ProcessFunction<KafkaImage, LabelledIm
 
     @Override
     public void open(OpenContext ctx) {
-        serde = new ImageRecordSerde(classes);
+        rules = new TrainingRecords(classes, channels, height, width);
         metrics = DeadLetterMetrics.register(getRuntimeContext().getMetricGroup());
     }
 
     @Override
     public void processElement(KafkaImage in, Context ctx, Collector<LabelledImage> out) {
+        LabelledImage image;
         try {
-            ImageRecord record = serde.decode(in.key(), in.value());
-            Sample s = record.toSample();
-            if (s.channels() != channels || s.height() != height || s.width() != width) {
-                throw new RecordFormatException(Reason.BAD_SHAPE, "Image " + s.id() + " is " + s.channels() + "x" + s.height() + "x"
-                        + s.width() + " but the job trains on " + channels + "x" + height + "x" + width + " (input.shape)");
-            }
-            metrics.decoded();
-            out.collect(LabelledImage.of(s, record.epoch()));
+            image = rules.decode(in);
         } catch (RecordFormatException e) {
-            metrics.deadLetter(e.reason());
-            ctx.output(DEAD_LETTERS, new DeadLetter(in.key(), in.value(), e.reason().name(), e.getMessage(), in.topic(),
-                    in.partition(), in.offset()));
+            deadLetter(in, ctx, e.reason(), e.getMessage());
+            return;
+        } catch (Exception e) { // a decoder bug or an unforeseen input: one record's problem, never the job's
+            LOG.warn("Decoding {} failed unexpectedly; sent to the dead-letter topic", in, e);
+            deadLetter(in, ctx, Reason.DECODE_FAILED, e.getClass().getName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+            return;
         }
+        metrics.decoded();
+        out.collect(image);
+    }
+
+    private void deadLetter(KafkaImage in, Context ctx, Reason reason, String detail) {
+        metrics.deadLetter(reason);
+        ctx.output(DEAD_LETTERS, TrainingRecords.deadLetter(in, reason.name(), detail));
     }
 }

@@ -4,11 +4,15 @@ import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.decode.DeadLetter;
 import io.wrnstream.jobs.decode.KafkaImage;
 import io.wrnstream.jobs.decode.KafkaImageDeserializer;
+import io.wrnstream.jobs.decode.TrainingRecords;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.train.TrainerEvent;
-import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.kafka.update.ModelUpdate;
 import io.wrnstream.jobs.update.ModelUpdateSerializer;
+import io.wrnstream.kafka.update.UpdateSigning;
+import java.time.Duration;
 import java.util.Properties;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -29,7 +33,8 @@ public final class KafkaIo {
      * With {@code source.bounded=true} it ends at the offsets that are latest when the job starts.
      */
     @SuppressWarnings("deprecation") // OffsetResetStrategy is what this connector version's API takes
-    public static KafkaSource<KafkaImage> trainingSource(JobConfig c) {
+    public static Source<KafkaImage, ?, ?> trainingSource(JobConfig c) {
+        int[] shape = c.get(JobConfig.INPUT_SHAPE);
         KafkaSourceBuilder<KafkaImage> b = KafkaSource.<KafkaImage>builder()
                 .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
                 .setTopics(c.get(JobConfig.TOPIC_TRAIN))
@@ -39,9 +44,9 @@ public final class KafkaIo {
                 .setProperty("isolation.level", "read_committed")
                 .setStartingOffsets(c.get(JobConfig.SOURCE_START).equals("earliest") ? OffsetsInitializer.earliest()
                         : OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
-                .setDeserializer(new KafkaImageDeserializer());
+                .setDeserializer(new KafkaImageDeserializer(TrainingRecords.maxValueBytes(shape[0], shape[1], shape[2])));
         if (c.get(JobConfig.SOURCE_BOUNDED)) b.setBounded(OffsetsInitializer.latest());
-        return b.build();
+        return new RestorableBoundedSource<>(b.build()); // a bounded run restored from a checkpoint ends too
     }
 
     /** Exactly-once sink of the evaluation records (JSON values) to {@code topic.results}. */
@@ -68,17 +73,26 @@ public final class KafkaIo {
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(c.get(JobConfig.TRANSACTIONAL_ID_PREFIX) + "-model-updates")
                 .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis()))
-                .setRecordSerializer(new ModelUpdateSerializer(c.get(JobConfig.TOPIC_MODEL_UPDATES)))
+                .setRecordSerializer(new ModelUpdateSerializer(c.get(JobConfig.TOPIC_MODEL_UPDATES), c.get(JobConfig.MODEL_SIGNING_KEY_FILE).isEmpty()
+                        ? null : UpdateSigning.fromFile(java.nio.file.Path.of(c.get(JobConfig.MODEL_SIGNING_KEY_FILE)))))
                 .build();
     }
 
-    /** At-least-once sink of dead letters to {@code topic.dead-letter} (a duplicate dead letter is harmless). */
+    /**
+     * At-least-once sink of dead letters to {@code topic.dead-letter} (a duplicate dead letter is harmless), each cut
+     * to fit the limits the broker reports now (see {@link BrokerLimits#maxDeadLetterBytes}).
+     */
     public static KafkaSink<DeadLetter> deadLetterSink(JobConfig c) {
+        return deadLetterSink(c, BrokerLimits.read(c, LIMITS_TIMEOUT));
+    }
+
+    /** At-least-once sink of dead letters to {@code topic.dead-letter}, each cut to fit {@code limits}. */
+    public static KafkaSink<DeadLetter> deadLetterSink(JobConfig c, BrokerLimits limits) {
         return KafkaSink.<DeadLetter>builder()
                 .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
                 .setKafkaProducerConfig(producerProperties(c))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-                .setRecordSerializer(new DeadLetterSerializer(c.get(JobConfig.TOPIC_DEAD_LETTER)))
+                .setRecordSerializer(new DeadLetterSerializer(c.get(JobConfig.TOPIC_DEAD_LETTER), limits.maxDeadLetterBytes(c)))
                 .build();
     }
 
@@ -92,9 +106,15 @@ public final class KafkaIo {
                 .build();
     }
 
+    /** The producers' {@code max.request.size} unless {@code kafka.max.request.size} sets it: 8 MiB. */
+    public static final int DEFAULT_MAX_REQUEST_SIZE = 8 << 20;
+
+    /** How long building the sinks waits for the broker to report its limits. */
+    static final Duration LIMITS_TIMEOUT = Duration.ofSeconds(30);
+
     private static Properties producerProperties(JobConfig c) {
         Properties p = c.kafkaProperties();
-        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 << 20));
+        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(DEFAULT_MAX_REQUEST_SIZE));
         return p;
     }
 }

@@ -5,10 +5,12 @@ import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.metrics.TrainerMetrics;
 import io.wrnstream.jobs.update.ModelCandidate;
 import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.jobs.config.Preflight;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,6 +78,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient long lastSnapshotNanos;
     private transient long trainingNanos;
     private transient boolean finished;
+    private transient boolean checkpointedThisAttempt;
     private transient boolean failBeforeNextRecord;
     private transient boolean inputEnded;
     private transient long preparedCheckpointId;
@@ -112,9 +115,14 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         train = config.trainConfig();
         pending = new ArrayList<>(train.batchSize());
         preparedCheckpointId = -1;
-        chooseDevice();
+        EngineOptions options = chooseDevice();
+        if (options.cuda() && TrainConfig.AUTO.equals(config.get(JobConfig.PRECISION))) {
+            train = train.withEngine(train.engine(), TrainConfig.defaultPrecision(train.engine(), true));
+        }
+        String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
+        if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
         if (restored != null) {
-            engine = Engines.restore(restored.engine());
+            engine = Engines.restore(restored.engine(), options);
             pending.addAll(restored.pending());
             snapshotVersion = restored.snapshotVersion();
             lastSnapshotStep = restored.lastSnapshotStep();
@@ -126,7 +134,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             output.collect(new StreamRecord<>(event(TrainerEvent.Kind.RESTORED, restored.checkpointId(), crc)));
             restored = null;
         } else {
-            engine = Engines.create(train);
+            engine = Engines.create(train, options);
             LOG.info("Trainer started a new {} ({} parameters), batch {}, seed {}", train.wrn().name(), engine.parameterCount(),
                     train.batchSize(), train.seed());
         }
@@ -136,32 +144,24 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         lastStepEventImages = engine.imagesSeen();
         metrics = TrainerMetrics.register(getMetricGroup(), engine.step(), engine.imagesSeen(), train.optim().epochOf(engine.imagesSeen()),
                 train.optim().learningRateAt(engine.imagesSeen()), snapshotVersion);
+        metrics.registerDeviceMemory(engine.deviceMemory());
     }
 
     /**
      * Picks the training device before the engine exists: the GPU Flink assigned to this TaskManager (external
-     * resource {@code gpu}, first index) when there is one, else the CPU. DL4J's CUDA backend (built with
-     * {@code -Pcuda}) binds the task thread to that device; libtorch (built with {@code -Ptorch-gpu}) gets it as
-     * {@code cuda:<index>}. Untried on a real GPU: the project's machines have none.
+     * resource {@code gpu}, first index) when there is one, else the CPU. The engine binds to it (libtorch built with
+     * {@code -Ptorch-gpu} as {@code cuda:<index>}, DL4J's CUDA backend built with {@code -Pcuda}) or, without GPU
+     * natives, says in one line that it trains on the CPU. Untried on a real GPU: the project's machines have none.
      */
-    private void chooseDevice() {
+    private EngineOptions chooseDevice() {
         Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         if (gpus.isEmpty()) {
             LOG.info("No Flink external resource 'gpu' on this TaskManager: training on the CPU");
-            return;
+            return EngineOptions.DEFAULT.withDevice("cpu");
         }
         String index = gpus.iterator().next().getProperty("index").orElse("0");
-        if ("libtorch".equals(train.engine()) || "worker".equals(train.engine())) {
-            // One slot per GPU: the property is read once, by the engine this task creates next (libtorch in this
-            // JVM, or the worker engine's PyTorch process).
-            System.setProperty("wrn.torch.device", "cuda:" + index);
-            LOG.info("Flink external resource 'gpu' ({} device(s)): {} trains on cuda:{}", gpus.size(), train.engine(), index);
-        } else if ("CUDA".equalsIgnoreCase(org.nd4j.linalg.factory.Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"))) {
-            org.nd4j.linalg.factory.Nd4j.getAffinityManager().unsafeSetDevice(Integer.parseInt(index));
-            LOG.info("Flink external resource 'gpu' ({} device(s)): ND4J's CUDA backend trains on device {}", gpus.size(), index);
-        } else {
-            LOG.warn("Flink assigned GPU {} but this build has ND4J's CPU backend (build with -Pcuda): training on the CPU", index);
-        }
+        LOG.info("Flink external resource 'gpu' ({} device(s)): {} trains on cuda:{}", gpus.size(), train.engine(), index);
+        return EngineOptions.DEFAULT.withDevice("cuda:" + index);
     }
 
     @Override
@@ -210,10 +210,23 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                     String.format("%.3f", e.accuracy()), e.learningRate(), String.format("%.1f", e.imagesPerSecond()));
             output.collect(new StreamRecord<>(e));
         }
+        failIfInjectedAt(lastStep.step());
         if (boundReached()) {
             finishTraining();
         } else if (snapshotDue()) {
             emitSnapshot();
+        }
+    }
+
+    /**
+     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step that
+     * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
+     */
+    private void failIfInjectedAt(long step) {
+        long[] at = config.get(JobConfig.FAIL_AT_STEPS);
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
+            throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
         }
     }
 
@@ -299,6 +312,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
+        checkpointedThisAttempt = true;
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !finished) {
             failBeforeNextRecord = true;
         }

@@ -1,5 +1,7 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.metrics.PublishMetrics;
@@ -49,6 +51,7 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
     static final int STATE_FORMAT = 1;
 
     private final JobConfig config;
+    private final long versionFloor;
     private transient ListState<byte[]> state;
     private transient ModelStore store;
     private transient PublishMetrics metrics;
@@ -63,7 +66,17 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
 
     /** A publisher to the store and model id of {@code config}. */
     public ModelPublisherOperator(JobConfig config) {
+        this(config, 0);
+    }
+
+    /**
+     * A publisher whose first version, when it does not start from a checkpoint, is above {@code versionFloor} (the
+     * newest version on the model-updates topic, see {@link ModelVersions#newestOnTopic}) and above every file of
+     * the model id in the store, so versions of a model id only ever go up across job restarts and redeployments.
+     */
+    public ModelPublisherOperator(JobConfig config, long versionFloor) {
         this.config = config;
+        this.versionFloor = versionFloor;
     }
 
     @Override
@@ -79,6 +92,13 @@ public final class ModelPublisherOperator extends AbstractStreamOperator<ModelUp
             if (it.hasNext()) restore(it.next());
             if (it.hasNext()) throw new IllegalStateException("Model publisher state holds more than one element: it must run with parallelism 1");
             LOG.info("Model publisher restored: last published version {} at step {}", version, lastStep);
+        } else {
+            long inStore = new ModelStore(config.get(JobConfig.MODEL_STORE)).newestVersion(config.modelId());
+            version = Math.max(versionFloor, inStore);
+            if (version > 0) {
+                LOG.info("Model publisher starts above version {} of {} (newest on the topic: {}, in the store: {})", version,
+                        config.modelId(), versionFloor, inStore);
+            }
         }
     }
 

@@ -2,11 +2,13 @@ package io.wrnstream.jobs.update;
 
 import io.wrnstream.model.io.ModelFile;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.flink.core.fs.FileStatus;
 import org.apache.flink.core.fs.FSDataOutputStream;
 import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
@@ -20,7 +22,7 @@ import org.apache.flink.core.fs.Path;
  * <pre>{@code
  * ModelStore store = new ModelStore("s3://models/wrn");
  * ModelStore.Written w = store.write("wrn-16-4", 3, 12, 1500, fileBytes);
- * byte[] again = ModelStore.read(w.location(), w.size(), w.sha256());
+ * byte[] again = ModelFiles.read(w.location(), w.size(), w.sha256());
  * }</pre>
  */
 public final class ModelStore {
@@ -66,35 +68,26 @@ public final class ModelStore {
         }
     }
 
+    private static final Pattern VERSIONED = Pattern.compile("v(\\d{1,18})-.*" + Pattern.quote(EXTENSION));
+
     /**
-     * Reads the file at {@code location} and checks its size and SHA-256.
-     *
-     * @throws IllegalArgumentException when the size or digest differ from the expected ones
-     * @throws UncheckedIOException when it cannot be read
+     * The highest version of any file of {@code modelId} in the store (announced or orphaned), or 0 when it has none:
+     * a fresh job continues above it, so versions never go back.
      */
-    public static byte[] read(String location, long expectedSize, String expectedSha256) {
-        if (expectedSize < 0 || expectedSize > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("Invalid size " + expectedSize + " of model file " + location + ": must be in [0, 2 GiB)");
-        }
-        byte[] bytes = new byte[(int) expectedSize];
-        Path p = new Path(URI.create(location));
-        try (InputStream in = p.getFileSystem().open(p)) {
-            int off = 0;
-            while (off < bytes.length) {
-                int n = in.read(bytes, off, bytes.length - off);
-                if (n < 0) break;
-                off += n;
+    public long newestVersion(String modelId) {
+        Path dir = folder(modelId);
+        try {
+            FileSystem fs = dir.getFileSystem();
+            if (!fs.exists(dir)) return 0;
+            long newest = 0;
+            FileStatus[] files = fs.listStatus(dir);
+            for (FileStatus f : files == null ? new FileStatus[0] : files) {
+                Matcher m = VERSIONED.matcher(f.getPath().getName());
+                if (m.matches()) newest = Math.max(newest, Long.parseLong(m.group(1)));
             }
-            if (off < bytes.length || in.read() >= 0) {
-                throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize + " bytes");
-            }
+            return newest;
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read model file " + location + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("Cannot list the model store folder " + dir, e);
         }
-        String sha = ModelFile.sha256(bytes);
-        if (!sha.equalsIgnoreCase(expectedSha256)) {
-            throw new IllegalArgumentException("Model file " + location + " has SHA-256 " + sha + ", the update announced " + expectedSha256);
-        }
-        return bytes;
     }
 }

@@ -1,11 +1,11 @@
 package io.wrnstream.jobs.testing;
 
-import io.wrnstream.jobs.embedded.EmbeddedKafka;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.ingest.Ingest;
-import io.wrnstream.jobs.ingest.IngestOptions;
+import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.ingest.Ingest;
+import io.wrnstream.kafka.ingest.IngestOptions;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
 import java.nio.charset.StandardCharsets;
@@ -40,8 +40,13 @@ public final class Images {
             return;
         }
         kafka.createTopics(2, topic);
+        publishSynthetic(kafka.bootstrapServers(), topic, n, seed);
+    }
+
+    /** {@code n} random 3x32x32 raw images with labels 0..9 and ids 0..n-1 to the existing {@code topic}. */
+    public static void publishSynthetic(String bootstrapServers, String topic, int n, long seed) throws Exception {
         ImageRecordSerde serde = new ImageRecordSerde(10);
-        try (KafkaProducer<byte[], byte[]> producer = producer(kafka.bootstrapServers())) {
+        try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
             SplittableRandom r = new SplittableRandom(seed);
             for (int i = 0; i < n; i++) {
                 byte[] px = new byte[3 * 32 * 32];

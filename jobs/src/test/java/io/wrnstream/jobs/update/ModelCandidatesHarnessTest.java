@@ -1,5 +1,8 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelFiles;
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
@@ -112,7 +115,7 @@ class ModelCandidatesHarnessTest {
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, 1L, null), org.assertj.core.groups.Tuple.tuple(2L, 5L, 0.75));
             for (ModelUpdate u : out) {
                 assertThat(u.modelId()).isEqualTo("tiny");
-                byte[] file = ModelStore.read(u.location(), u.size(), u.sha256());
+                byte[] file = ModelFiles.read(u.location(), u.size(), u.sha256());
                 assertThat(ModelFile.read(file, u.location()).snapshot()).isEqualTo(engine);
             }
         }
@@ -127,6 +130,29 @@ class ModelCandidatesHarnessTest {
             assertThat(u.version()).isEqualTo(3);
             assertThat(u.testError()).as("latest test error restored").isEqualTo(0.75);
             assertThat(u.testErrorStep()).isEqualTo(1L);
+        }
+    }
+
+    @Test
+    void freshPublisherContinuesAboveTheNewestVersionInTheStoreAndOnTheTopic() throws Exception {
+        JobConfig c = config(Map.of("model.id", "again"));
+        ModelStore store = new ModelStore(c.get(JobConfig.MODEL_STORE));
+        store.write("again", 7, 3, 30, new byte[10]);      // an earlier job's files, one of them orphaned
+        byte[] engine;
+        try (var t = new OneInputStreamOperatorTestHarness<>(new TrainerOperator(c))) {
+            t.open();
+            feed(t, 0, BATCH);
+            t.prepareSnapshotPreBarrier(1L);
+            engine = candidates(t).get(0).engine();
+        }
+        for (long floor : new long[] {0, 12}) {
+            try (var h = new TwoInputStreamOperatorTestHarness<>(new ModelPublisherOperator(c, floor))) {
+                h.open();
+                h.processElement1(new StreamRecord<>(new ModelCandidate(1, 1, 4, 0.1, 1, engine)));
+                @SuppressWarnings("unchecked")
+                ModelUpdate u = ((StreamRecord<ModelUpdate>) h.getOutput().peek()).getValue();
+                assertThat(u.version()).as("floor " + floor).isEqualTo(floor == 0 ? 8 : 13);
+            }
         }
     }
 }

@@ -1,5 +1,9 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelFiles;
+import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.kafka.update.ModelUpdateTopic;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,15 +11,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
-import io.wrnstream.jobs.embedded.EmbeddedKafka;
-import io.wrnstream.jobs.format.ImageCodec;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
+import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.kafka.format.ImageCodec;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
 import io.wrnstream.jobs.publish.KafkaIo;
-import io.wrnstream.jobs.serve.ModelFollower;
-import io.wrnstream.jobs.serve.ModelServer;
-import io.wrnstream.jobs.serve.ServeConfig;
+import io.wrnstream.serve.ModelFollower;
+import io.wrnstream.serve.ModelServer;
+import io.wrnstream.serve.ServeConfig;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.io.ModelFile;
@@ -27,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -114,7 +119,7 @@ class ModelUpdatesITCase {
         ModelUpdate last = updates.get(updates.size() - 1);
         assertThat(last.imagesSeen()).as("the final model is published (with a checkpoint, or at the end of input: -1)").isEqualTo(TRAIN_IMAGES);
         for (ModelUpdate u : updates) {
-            byte[] file = ModelStore.read(u.location(), u.size(), u.sha256()); // exists, size and SHA-256 as announced
+            byte[] file = ModelFiles.read(u.location(), u.size(), u.sha256()); // exists, size and SHA-256 as announced
             assertThat(ModelFile.read(file, u.location()).provenance().steps()).isEqualTo(u.step());
             if (u.testError() != null) {
                 assertThat(u.testError()).isBetween(0.0, 1.0);
@@ -143,6 +148,26 @@ class ModelUpdatesITCase {
             assertThat(n.get("model_version").asLong()).isEqualTo(last.version());
             assertThat(n.get("predictions")).hasSize(2);
         }
+    }
+
+    @Test
+    void freshJobStartsAboveTheHighestCommittedVersionOfItsModelId() throws Exception {
+        String topic = "mv.models";
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            ModelUpdateTopic.ensure(admin, topic, (short) 1, EmbeddedKafka.TIMEOUT);
+        }
+        Properties pp = kafka.clientProperties();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // The newest record by offset is v5: a follower taking the last record would go back from v9.
+            for (String[] kv : new String[][] {{"m", "3"}, {"m", "9"}, {"other", "20"}, {"m", "5"}}) {
+                ModelUpdate u = new ModelUpdate(kv[0], Long.parseLong(kv[1]), 1, 1, 0, null, null, "file:///x", "00", 1, 1, 1);
+                producer.send(new ProducerRecord<>(topic, kv[0].getBytes(StandardCharsets.UTF_8), u.toJson().getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+        JobConfig c = JobConfig.of(Map.of("bootstrap-servers", kafka.bootstrapServers(), "topic.model-updates", topic, "model.id", "m"));
+        assertThat(ModelVersions.newestOnTopic(c, Duration.ofSeconds(30))).isEqualTo(9);
+        assertThat(ModelVersions.newestOnTopic(c.with("model.id", "new"), Duration.ofSeconds(30))).isZero();
+        assertThat(ModelVersions.newestOnTopic(c.with("topic.model-updates", "mv.none"), Duration.ofSeconds(30))).isZero();
     }
 
     private JobConfig config(String p) {

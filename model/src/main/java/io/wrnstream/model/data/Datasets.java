@@ -113,7 +113,17 @@ public final class Datasets {
      * @throws ImageDecodeException with the reason when the bytes are not a decodable JPEG/PNG
      */
     public static Sample decodeImage(long id, int label, byte[] encoded) {
-        ImageDecoder.Pixels p = new ImageDecoder().decode(encoded);
+        return decodeImage(id, label, encoded, ImageLimits.DEFAULT);
+    }
+
+    /**
+     * Like {@link #decodeImage(long, int, byte[])}, within {@code limits}: the encoded size and the dimensions the
+     * header declares are checked before anything is allocated for the pixels.
+     *
+     * @throws ImageDecodeException with the reason when the bytes are not a decodable JPEG/PNG or outside the limits
+     */
+    public static Sample decodeImage(long id, int label, byte[] encoded, ImageLimits limits) {
+        ImageDecoder.Pixels p = new ImageDecoder().decode(encoded, limits);
         return new Sample(id, label, p.channels(), p.height(), p.width(), p.chw());
     }
 

@@ -30,33 +30,57 @@ final class ImageDecoder {
     private ImageReader jpeg;
     private ImageReader png;
 
-    /** Decodes one image, failing with the reason. */
+    /** Decodes one image within {@link ImageLimits#DEFAULT}, failing with the reason. */
     Pixels decode(byte[] encoded) {
+        return decode(encoded, ImageLimits.DEFAULT);
+    }
+
+    /**
+     * Decodes one image, failing with the reason. The encoded size and the dimensions the header declares are checked
+     * against {@code limits} first, and the decoder's own reading of the header must agree with them, so nothing is
+     * allocated for the pixels of an image outside the bounds.
+     */
+    Pixels decode(byte[] encoded, ImageLimits limits) {
         if (encoded == null || encoded.length == 0) throw new ImageDecodeException("empty input: not a decodable JPEG/PNG");
-        ImageReader reader = readerFor(encoded);
+        if (encoded.length > limits.maxEncodedBytes()) {
+            throw new ImageDecodeException(encoded.length + " encoded bytes, above the bound of " + limits.maxEncodedBytes()
+                    + "; not decoded");
+        }
+        ImageHeader header = ImageHeader.probe(encoded);
+        limits.check(header, encoded.length);
+        ImageReader reader = header.format().equals(ImageHeader.PNG) ? png() : jpeg();
         BufferedImage image;
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
             reader.setInput(in, true, true);
+            int w = reader.getWidth(0), h = reader.getHeight(0);
+            if (w != header.width() || h != header.height()) {
+                throw new ImageDecodeException("the " + header.format() + " decoder reads " + w + "x" + h
+                        + " pixels but the header declares " + header.width() + "x" + header.height() + "; not decoded");
+            }
             image = reader.read(0);
+        } catch (ImageDecodeException e) {
+            throw e;
         } catch (IOException | RuntimeException e) {
             throw new ImageDecodeException("not a decodable JPEG/PNG (" + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")", e);
         } finally {
             reader.setInput(null);
         }
+        if (image.getWidth() != header.width() || image.getHeight() != header.height()) {
+            throw new ImageDecodeException("the " + header.format() + " image decodes to " + image.getWidth() + "x"
+                    + image.getHeight() + " pixels but its header declares " + header.width() + "x" + header.height());
+        }
         return toChw(image);
     }
 
-    private ImageReader readerFor(byte[] b) {
-        if (b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF) {
-            if (jpeg == null) jpeg = reader("jpeg");
-            return jpeg;
-        }
-        if (b.length >= 8 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
-            if (png == null) png = reader("png");
-            return png;
-        }
-        throw new ImageDecodeException("not a decodable JPEG/PNG (unknown signature)");
+    private ImageReader jpeg() {
+        if (jpeg == null) jpeg = reader("jpeg");
+        return jpeg;
+    }
+
+    private ImageReader png() {
+        if (png == null) png = reader("png");
+        return png;
     }
 
     private static ImageReader reader(String format) {

@@ -1,5 +1,7 @@
 package io.wrnstream.model.engine;
 
+
+import io.wrnstream.model.wrn.Topology;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -105,22 +107,44 @@ public final class ParamLayout {
     /** The layout of {@code wrn}. */
     public static ParamLayout of(WrnConfig wrn) {
         Builder b = new Builder();
-        int[] widths = wrn.widths();
-        b.conv("stem.conv", widths[0], wrn.channels(), 3);
-        int in = widths[0];
-        for (WrnConfig.Block block : wrn.blocks()) {
+        Topology t = wrn.topology();
+        b.conv(Topology.STEM, t.stemOut(), t.stemIn(), 3);
+        for (Topology.Block block : t.blocks()) {
             b.bn(block.name() + ".bn1", block.in());
             b.conv(block.name() + ".conv1", block.out(), block.in(), 3);
             // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
             if (block.projection()) b.conv(block.name() + ".shortcut", block.out(), block.in(), 1);
             b.bn(block.name() + ".bn2", block.out());
             b.conv(block.name() + ".conv2", block.out(), block.out(), 3);
-            in = block.out();
         }
-        b.bn("head.bn", in);
-        b.add("output_W", Kind.DENSE_WEIGHT, wrn.classes(), in);
-        b.add("output_b", Kind.DENSE_BIAS, wrn.classes());
+        b.bn(Topology.HEAD + ".bn", t.features());
+        b.add("output_W", Kind.DENSE_WEIGHT, t.classes(), t.features());
+        b.add("output_b", Kind.DENSE_BIAS, t.classes());
         return new ParamLayout(b.entries, b.offset, b.updaterOffset);
+    }
+
+    /**
+     * Fresh weights in this layout, drawn from {@code seed}: He-normal (std {@code sqrt(2/fanIn)}, like DL4J's
+     * {@code WeightInit.RELU}) for convolutions and the classifier, BatchNorm gamma 1, beta 0, running mean 0 and
+     * variance 1, classifier bias 0. The libtorch and worker engines start from these, so both start alike.
+     */
+    public float[] initialParams(long seed) {
+        float[] p = new float[Math.toIntExact(length)];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (Entry e : entries) {
+            int off = (int) e.offset(), n = (int) e.length();
+            long[] s = e.shape();
+            switch (e.kind()) {
+                case CONV_WEIGHT, DENSE_WEIGHT -> {
+                    long fanIn = n / s[0];
+                    double std = Math.sqrt(2.0 / fanIn);
+                    for (int i = 0; i < n; i++) p[off + i] = (float) (random.nextGaussian() * std);
+                }
+                case BN_GAMMA -> java.util.Arrays.fill(p, off, off + n, 1f);
+                case BN_BETA, BN_MEAN, BN_LOG10_STD, DENSE_BIAS -> { /* zeros; log10(std) 0 is variance 1 */ }
+            }
+        }
+        return p;
     }
 
     /** The arrays in canonical order. */

@@ -19,7 +19,7 @@ import java.util.Iterator;
  * }
  * }</pre>
  */
-public interface TrainingEngine extends AutoCloseable {
+public interface TrainingEngine extends Predictor {
 
     /** The configuration this engine was built from (model, optimiser, seed, provenance). */
     TrainConfig config();
@@ -31,7 +31,13 @@ public interface TrainingEngine extends AutoCloseable {
     EvalResult evaluate(Iterator<Batch> batches);
 
     /** Class probabilities for each image of the batch, in inference mode: {@code [n][classes]}. */
+    @Override
     float[][] predict(Batch batch);
+
+    @Override
+    default io.wrnstream.model.wrn.WrnConfig model() {
+        return config().wrn();
+    }
 
     /** Steps taken so far. */
     long step();
@@ -44,6 +50,27 @@ public interface TrainingEngine extends AutoCloseable {
      * from which {@link Engines#restore(byte[])} builds an engine that continues exactly here.
      */
     byte[] snapshot();
+
+    /** The GPU memory this engine computes on, when it computes on a GPU (for gauges); empty on the CPU. */
+    /**
+     * For benchmarks: milliseconds the last step spent where it ran, when that is not this JVM (the worker engine's
+     * own step time; the rest of the wall time is transport). NaN for engines that step in process.
+     */
+    default double lastStepInsideMillis() {
+        return Double.NaN;
+    }
+
+    /**
+     * For benchmarks, after the timed steps: facts about where the engine ran ({@code device}, and
+     * {@code peak_device_mb} on a GPU, resetting that peak). Empty for engines with nothing to add.
+     */
+    default java.util.Map<String, Object> runFacts() {
+        return java.util.Map.of();
+    }
+
+    default java.util.Optional<DeviceMemory> deviceMemory() {
+        return java.util.Optional.empty();
+    }
 
     /** Number of trainable parameters. */
     long parameterCount();

@@ -57,51 +57,28 @@ public record WrnConfig(int depth, int widen, double dropout, int classes, int c
      * WRN-16-4 2,748,890 and WRN-28-10 36,479,194.
      */
     public long trainableParameters() {
+        return topology().trainableParameters();
+    }
+
+    /** The network's structure as data: stem, groups of blocks, head ({@link Topology}). */
+    public Topology topology() {
+        return Topology.of(this);
+    }
+
+    /**
+     * A lower bound on the memory one training step of a minibatch of {@code batch} images takes, in bytes: fp32
+     * weights, gradients and momentum (12 bytes a parameter) plus the two convolution outputs of every block that
+     * backpropagation keeps. Engines need more (BatchNorm outputs, workspaces); a model above this bound can never fit.
+     */
+    public double trainingBytesLowerBound(int batch) {
         int[] w = widths();
-        long p = (long) channels * w[0] * 9;                    // stem conv3x3
-        int in = w[0];
+        double pixels = (double) height * width;
+        double activations = (double) w[0] * pixels;                            // stem output
         for (int g = 0; g < 3; g++) {
-            int out = w[g + 1];
-            for (int b = 0; b < blocksPerGroup(); b++) {
-                boolean projection = in != out || (g > 0 && b == 0);
-                p += 2L * in + 9L * in * out + 2L * out + 9L * out * out; // bn1, conv1, bn2, conv2
-                if (projection) p += (long) in * out;                    // 1x1 shortcut
-                in = out;
-            }
+            double spatial = pixels / Math.pow(4, g);                         // groups 2 and 3 halve H and W
+            activations += 2.0 * blocksPerGroup() * w[g + 1] * spatial;
         }
-        return p + 2L * in + (long) in * classes + classes;     // final bn, dense
-    }
-
-    /**
-     * One pre-activation residual block of the network, as data.
-     *
-     * @param name generated name, {@code g<group>.b<index>} (for example {@code g2.b0})
-     * @param in input channels
-     * @param out output channels
-     * @param stride stride of the first convolution (2 for the first block of groups 2 and 3, else 1)
-     */
-    public record Block(String name, int in, int out, int stride) {
-        /** Whether the shortcut is a 1x1 convolution (the block changes width or size) rather than the identity. */
-        public boolean projection() {
-            return in != out || stride != 1;
-        }
-    }
-
-    /**
-     * The blocks in order: three groups of {@link #blocksPerGroup()} blocks, widths {@code 16k, 32k, 64k}, the first
-     * block of groups 2 and 3 halving the size. Engines and the parameter layout iterate this list.
-     */
-    public java.util.List<Block> blocks() {
-        int[] w = widths();
-        java.util.List<Block> blocks = new java.util.ArrayList<>();
-        int in = w[0];
-        for (int g = 1; g <= 3; g++) {
-            for (int k = 0; k < blocksPerGroup(); k++) {
-                blocks.add(new Block("g" + g + ".b" + k, in, w[g], k == 0 && g > 1 ? 2 : 1));
-                in = w[g];
-            }
-        }
-        return java.util.List.copyOf(blocks);
+        return 12.0 * trainableParameters() + 4.0 * batch * activations;
     }
 
     /** The model's short name, {@code wrn-d-k}. */

@@ -34,17 +34,4 @@ class WrnConfigTest {
         assertThatThrownBy(() -> WrnConfig.parse("resnet-50")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Invalid value 'resnet-50' for model: must be wrn-D-K with D = 6n+4 and K >= 1, e.g. wrn-16-4, wrn-28-10");
     }
-
-    @Test
-    void blocksAreTheThreeGroupsWithStrideAndProjectionWhereTheShapeChanges() {
-        java.util.List<WrnConfig.Block> blocks = WrnConfig.cifar10(28, 10).blocks();
-        assertThat(blocks).hasSize(12);
-        assertThat(blocks.get(0)).isEqualTo(new WrnConfig.Block("g1.b0", 16, 160, 1));
-        assertThat(blocks.get(0).projection()).isTrue();
-        assertThat(blocks.get(1).projection()).isFalse();
-        assertThat(blocks.get(4)).isEqualTo(new WrnConfig.Block("g2.b0", 160, 320, 2));
-        assertThat(blocks.get(8)).isEqualTo(new WrnConfig.Block("g3.b0", 320, 640, 2));
-        assertThat(blocks.get(11)).isEqualTo(new WrnConfig.Block("g3.b3", 640, 640, 1));
-        assertThat(WrnConfig.cifar10(16, 1).blocks().get(0).projection()).isFalse();
-    }
 }
