@@ -51,6 +51,7 @@ class DeploymentFilesTest {
     private static Map<String, Object> composeCuda;
     private static Dockerfile dockerfile;
     private static Dockerfile dockerfileCuda;
+    private static Dockerfile dockerfileServe;
 
     /** One Kubernetes object and the file it came from. */
     record Manifest(Path file, Map<String, Object> doc) {
@@ -77,6 +78,7 @@ class DeploymentFilesTest {
         composeCuda = DeploymentFiles.yaml(root.resolve("docker/docker-compose.cuda.yml"));
         dockerfile = Dockerfile.parse(root.resolve("docker/Dockerfile"));
         dockerfileCuda = Dockerfile.parse(root.resolve("docker/Dockerfile.cuda"));
+        dockerfileServe = Dockerfile.parse(root.resolve("docker/Dockerfile.serve"));
     }
 
     // ---- Kubernetes ----
@@ -224,9 +226,9 @@ class DeploymentFilesTest {
         Manifest deployment = only("Deployment");
         Map<String, Object> pod = map(deployment.doc(), "spec", "template");
         Map<String, Object> container = cast(list(pod, "spec", "containers").get(0));
-        assertThat(str(container, "image")).isEqualTo(cpuImage());
-        List<String> cmd = strings(list(container, "command"));
-        assertThat(cmd.subList(0, 2)).containsExactly("wrn-stream", "serve");
+        assertThat(str(container, "image")).isEqualTo(serveImage());
+        assertThat(at(container, "command")).as("the serve image's entrypoint runs serve").isNull();
+        List<String> cmd = strings(list(container, "args"));
         assertThat(flag(cmd, "--topic")).isEqualTo(modelUpdatesTopic());
         assertThat(flag(cmd, "--bootstrap")).isEqualTo(strimziBootstrap());
         assertThat(flag(cmd, "--port")).isEqualTo(String.valueOf(SERVE_PORT));
@@ -268,31 +270,46 @@ class DeploymentFilesTest {
     // ---- Docker ----
 
     @Test
-    void dockerfilesBuildTheJobJarAndPutItInUsrlibWithTheReporterOn() {
+    void dockerfilesBuildTheThinJobJarIntoUsrlibAndOneEngineIntoLibWithTheReporterOn() {
         for (Dockerfile d : List.of(dockerfile, dockerfileCuda)) {
             assertThat(d.baseImages()).as("%s base images", d.file()).anySatisfy(image ->
                     assertThat(image).matches("flink:" + Pattern.quote(flinkMinor()) + "(\\.\\d+)?-java17"));
-            assertThat(d.runText()).as("%s builds the job jar", d.file()).contains("-DskipTests package")
-                    .contains("cp jobs/target/" + jobJarGlob() + " /wrn-stream-job.jar");
+            assertThat(d.runText()).as("%s builds the job jar, one engine and the CLI", d.file()).contains("-DskipTests -pl jobs,cli,engine-\"${ENGINE}\" -am package")
+                    .contains("cp jobs/target/" + jobJarGlob() + " /wrn-stream-job.jar")
+                    .contains("cp -r engine-\"${ENGINE}\"/target/engine-lib /engine-lib");
             assertThat(d.copies()).as("%s puts the jar in usrlib", d.file())
-                    .anySatisfy(c -> assertThat(c).isEqualTo(new Copy("build", List.of("/wrn-stream-job.jar"), USRLIB_JAR)));
+                    .anySatisfy(c -> assertThat(c).isEqualTo(new Copy("build", List.of("/wrn-stream-job.jar"), USRLIB_JAR)))
+                    .anySatisfy(c -> assertThat(c).isEqualTo(new Copy("build", List.of("/engine-lib/"), "/opt/flink/lib/")));
+            assertThat(root.resolve("engine-" + d.argDefaults().get("ENGINE"))).as("%s default engine module", d.file()).isDirectory();
             assertPrometheusReporter(d.flinkSettings(), d.file().toString());
             assertThat(d.instructions()).filteredOn(i -> i.keyword().equals("EXPOSE")).flatExtracting(i -> i.words())
                     .contains("8081", String.valueOf(REPORTER_PORT));
         }
         assertThat(dockerfile.runText()).contains("-P\"${MAVEN_PROFILES}\"");
-        assertThat(dockerfile.argDefaults()).containsEntry("MAVEN_PROFILES", "job-jar");
-        assertThat(dockerfileCuda.runText()).contains("-Pcuda,job-jar");
+        assertThat(dockerfile.argDefaults()).containsEntry("MAVEN_PROFILES", "dist").containsEntry("ENGINE", "torch");
+        assertThat(dockerfileCuda.argDefaults()).containsEntry("MAVEN_PROFILES", "dist,cuda").containsEntry("ENGINE", "dl4j");
         assertThat(dockerfileCuda.baseImages()).anySatisfy(image -> assertThat(image).startsWith("nvidia/cuda:11.6"));
         // The ND4J backend the cuda profile selects is the CUDA version of that base image.
         assertThat(DeploymentFiles.read(root.resolve("pom.xml"))).contains("<nd4j.cuda.backend>nd4j-cuda-11.6</nd4j.cuda.backend>");
     }
 
     @Test
+    void serveImageHasNoFlinkAndRunsTheServeCommand() {
+        assertThat(dockerfileServe.baseImages()).as("runtime base").anySatisfy(image -> assertThat(image).startsWith("eclipse-temurin:17-jre"))
+                .noneSatisfy(image -> assertThat(image).startsWith("flink"));
+        assertThat(dockerfileServe.runText()).contains("-Pdist -DskipTests -pl serve -am package").contains("cp -r serve/target/serve-lib /serve-lib");
+        assertThat(dockerfileServe.copies()).anySatisfy(c -> assertThat(c).isEqualTo(new Copy("build", List.of("/serve-lib/"), "/opt/wrn-stream/lib/")));
+        assertThat(dockerfileServe.instructions()).filteredOn(i -> i.keyword().equals("ENTRYPOINT")).flatExtracting(i -> i.words())
+                .anySatisfy(w -> assertThat(w).contains(io.wrnstream.serve.ServeMain.class.getName()));
+        assertThat(dockerfileServe.instructions()).filteredOn(i -> i.keyword().equals("EXPOSE")).flatExtracting(i -> i.words())
+                .contains(String.valueOf(SERVE_PORT));
+    }
+
+    @Test
     void dockerfilesCopyOnlyFilesThatExistInTheBuildContext() {
         List<String> ignored = DeploymentFiles.read(root.resolve(".dockerignore")).lines()
                 .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-        for (Dockerfile d : List.of(dockerfile, dockerfileCuda)) {
+        for (Dockerfile d : List.of(dockerfile, dockerfileCuda, dockerfileServe)) {
             List<Copy> fromContext = d.copies().stream().filter(c -> c.from() == null).toList();
             assertThat(fromContext).isNotEmpty();
             for (Copy c : fromContext) {
@@ -346,7 +363,7 @@ class DeploymentFilesTest {
         assertThat(volumeTargets(svc.get("ingest"))).contains("/datasets");
 
         List<String> serve = strings(list(svc.get("serve"), "command"));
-        assertThat(serve.subList(0, 2)).containsExactly("wrn-stream", "serve");
+        assertThat(str(svc.get("serve"), "build", "dockerfile")).isEqualTo("docker/Dockerfile.serve");
         assertThat(flag(serve, "--topic")).isEqualTo(modelUpdatesTopic());
         assertThat(flag(serve, "--bootstrap")).isEqualTo("kafka:9092");
         assertThat(volumeTargets(svc.get("serve"))).contains("/models");
@@ -379,7 +396,9 @@ class DeploymentFilesTest {
                     assertThat(context).as("%s build context", name).isEqualTo(root);
                     assertThat(context.resolve(str(s, "build", "dockerfile"))).as("%s dockerfile", name).isRegularFile();
                     String image = str(s, "image");
-                    assertThat(image).as("%s image", name).isEqualTo(str(s, "build", "dockerfile").endsWith(".cuda") ? cudaImage() : cpuImage());
+                    String dockerfile = str(s, "build", "dockerfile");
+                    assertThat(image).as("%s image", name)
+                            .isEqualTo(dockerfile.endsWith(".cuda") ? cudaImage() : dockerfile.endsWith(".serve") ? serveImage() : cpuImage());
                 }
                 for (String v : volumeStrings(s)) {
                     String source = volumeParts(v)[0];
@@ -585,6 +604,11 @@ class DeploymentFilesTest {
 
     private static String cudaImage() {
         return cpuImage() + "-cuda";
+    }
+
+    /** The serve image: no Flink (docker/Dockerfile.serve). */
+    private static String serveImage() {
+        return "wrn-stream-serve:" + projectVersion().replace("-SNAPSHOT", "");
     }
 
     private static String rootProperty(String name) {

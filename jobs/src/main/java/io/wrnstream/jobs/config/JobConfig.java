@@ -147,8 +147,20 @@ public final class JobConfig implements Serializable {
             "File holding the key (>= 32 bytes) that signs model updates with HMAC-SHA256 for serve --signing-key-file; empty = unsigned",
             v -> v);
     public static final Option<Integer> PARALLELISM = declare("parallelism", "2",
-            "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)",
+            "Parallelism of decoding and augmentation (the trainer runs with trainer.parallelism, the evaluator with 1)",
             v -> integer("parallelism", v, 1, 4096));
+    public static final Option<Integer> TRAINER_PARALLELISM = declare("trainer.parallelism", "1",
+            "Data-parallel trainer ranks (one Flink subtask each; gradients all-reduced every step, libtorch only); batch-size stays the global batch",
+            v -> integer("trainer.parallelism", v, 1, 1024));
+    public static final Option<Duration> TRAINER_FLUSH_INTERVAL = declare("trainer.flush-interval", "2s",
+            "With trainer.parallelism > 1: a rank that waited this long steps with the images it has (possibly none), so idle partitions never stall the others",
+            v -> duration("trainer.flush-interval", v, false));
+    public static final Option<Duration> TRAINER_GROUP_TIMEOUT = declare("trainer.group-timeout", "90s",
+            "With trainer.parallelism > 1: longest wait for the ranks to meet or for one all-reduce; keep it below task.cancellation.timeout (3min)",
+            v -> duration("trainer.group-timeout", v, false));
+    public static final Option<String> TRAINER_GROUP_HOST = declare("trainer.group-host", "auto",
+            "With trainer.parallelism > 1: the address rank 0 announces for its group store (auto: this TaskManager's host address)",
+            v -> nonEmpty("trainer.group-host", v, "a host name or address, or auto"));
     public static final Option<Long> PROGRESS_STEPS = declare("progress.steps", "10",
             "Log a progress line every N training steps", v -> lng("progress.steps", v, 1));
     public static final Option<Duration> TRANSACTION_TIMEOUT = declare("results.transaction-timeout", "10min",
@@ -240,6 +252,18 @@ public final class JobConfig implements Serializable {
             throw new IllegalStateException("results.transaction-timeout=" + raw.get(TRANSACTION_TIMEOUT.key())
                     + " must be longer than checkpoint.interval=" + raw.get(CHECKPOINT_INTERVAL.key())
                     + ": a transaction stays open from one checkpoint to the next");
+        }
+        if (get(TRAINER_PARALLELISM) > 1 && !"libtorch".equals(get(ENGINE))) {
+            throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " needs engine=libtorch (engine=" + get(ENGINE)
+                    + " trains with one rank only): set engine=libtorch or trainer.parallelism=1");
+        }
+        if (get(TRAINER_PARALLELISM) > get(BATCH_SIZE)) {
+            throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " is larger than batch-size=" + get(BATCH_SIZE)
+                    + ": every rank needs at least one image of each global batch");
+        }
+        if (get(TRAINER_PARALLELISM) > 1 && get(TRAINER_GROUP_TIMEOUT).compareTo(Duration.ofMinutes(3)) >= 0) {
+            throw new IllegalStateException("trainer.group-timeout=" + raw.get(TRAINER_GROUP_TIMEOUT.key())
+                    + " must stay below Flink's task.cancellation.timeout (3min): a rank stuck in an all-reduce cannot be interrupted");
         }
         trainConfig(); // validates the model and optimiser combination (e.g. nesterov with momentum 0)
     }
