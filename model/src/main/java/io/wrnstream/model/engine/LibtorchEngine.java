@@ -11,10 +11,12 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.MemoryFormat;
@@ -34,13 +36,21 @@ import org.slf4j.LoggerFactory;
  * linear classifier. He initialisation like DL4J's {@code WeightInit.RELU} (normal, std {@code sqrt(2/fanIn)}),
  * drawn in Java from {@code TrainConfig.seed()}.
  *
- * <p><b>One step.</b> Forward (under autocast for bf16), mean cross-entropy, backward, then per trainable tensor
+ * <p><b>Storage.</b> The trainable tensors are views into one flat fp32 buffer, their gradients views into a second
+ * and the momentum into a third (weight-decayed entries first), so that the optimiser and the finite check are a
+ * handful of ops over whole buffers however many tensors the network has (a WRN-40-1 has 115; per-tensor updates
+ * cost about 5 JNI calls each, a sum per gradient another 2). Autograd accumulates into the preset gradient views,
+ * which are zeroed by one op before each backward. Running statistics are tensors of their own. The input and
+ * label tensors are allocated once per batch size and refilled.
+ *
+ * <p><b>One step.</b> Forward (under autocast for bf16), mean cross-entropy, backward, then over the flat buffers
  * without autograd: {@code g += wd*p} (BatchNorm only with {@code decayBatchNorm}), {@code b = mu*b + g},
- * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}. The rate is
- * {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss or gradient skips the update (counters still
- * advance). Every step runs inside a {@link PointerScope} so its native temporaries are freed at once (without it,
- * native memory grew by about 370 MB per step). Dropout masks come from libtorch's generator reseeded from
- * (seed, step) before each step, so a restored engine repeats them.
+ * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}, element for element the same
+ * arithmetic as its per-tensor loop. The rate is {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss or
+ * gradient (one sum over the gradient buffer) skips the update (counters still advance). Every step runs inside a
+ * {@link PointerScope} so its native temporaries are freed at once (without it, native memory grew by about 370 MB
+ * per step). Dropout masks come from libtorch's generator reseeded from (seed, step) before each step, so a
+ * restored engine repeats them.
  *
  * <p><b>Precision.</b> {@code fp32}, or {@code bf16}: autocast (per thread) runs convolutions and the classifier in
  * bfloat16 while the parameters, their gradients and the momentum stay fp32 (master weights), and activations and
@@ -67,6 +77,11 @@ public final class LibtorchEngine implements TrainingEngine {
     private final boolean bf16;
     private final boolean channelsLast;
     private final List<Slot> slots = new ArrayList<>();
+    /** Trainable parameters, their gradients and momentum, flat; decayed entries first ({@code decayed*} views). */
+    private final Tensor flatParams, flatGrads, flatMomentum;
+    private final Tensor decayedParams, decayedGrads;
+    /** Input and label tensors reused while the batch size stays (host copies first when the device is not the CPU). */
+    private Tensor hostInput, deviceInput, hostLabels, deviceLabels;
     private final Tensor stem;
     private final List<Block> blocks = new ArrayList<>();
     private final Bn head;
@@ -77,7 +92,7 @@ public final class LibtorchEngine implements TrainingEngine {
     private long imagesSeen;
     private boolean closed;
 
-    /** One array of the layout and the tensor that holds it (plus its momentum buffer when trainable). */
+    /** One array of the layout and the tensor that holds it (plus its momentum view when trainable). */
     private record Slot(ParamLayout.Entry entry, Tensor tensor, Tensor momentum) {}
 
     private record Bn(TensorOptional gamma, TensorOptional beta, TensorOptional mean, TensorOptional var) {}
@@ -115,22 +130,52 @@ public final class LibtorchEngine implements TrainingEngine {
         this.imagesSeen = imagesSeen;
         double rate = lrForMomentum(config.optim().learningRateAt(imagesSeen));
         Map<String, Tensor> byName = new HashMap<>();
+        boolean decayBn = config.optim().decayBatchNorm();
+        Map<String, Long> flatOffset = new HashMap<>();
+        long decayed = 0;
+        for (ParamLayout.Entry e : layout.entries()) {
+            if (e.kind().trainable() && e.kind().decayed(decayBn)) {
+                flatOffset.put(e.name(), decayed);
+                decayed += e.length();
+            }
+        }
+        long next = decayed;
+        for (ParamLayout.Entry e : layout.entries()) {
+            if (e.kind().trainable() && !e.kind().decayed(decayBn)) {
+                flatOffset.put(e.name(), next);
+                next += e.length();
+            }
+        }
+        long trainable = layout.trainableLength();
         try (NoGradGuard noGrad = new NoGradGuard()) {
+            this.flatParams = deviceZeros(trainable);
+            this.flatGrads = deviceZeros(trainable);
+            this.flatMomentum = updLength > 0 ? deviceZeros(trainable) : null;
+            this.decayedParams = flatParams.narrow(0, 0, decayed);
+            this.decayedGrads = flatGrads.narrow(0, 0, decayed);
             for (ParamLayout.Entry e : layout.entries()) {
                 float[] values = slice(params, e.offset(), e.length());
                 if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) {
                     for (int i = 0; i < values.length; i++) values[i] = (float) Math.pow(10, 2.0 * values[i]);
                 }
-                Tensor t = toDevice(values, e.shape(), e.shape().length == 4);
+                Tensor t;
                 Tensor m = null;
                 if (e.kind().trainable()) {
+                    long at = flatOffset.get(e.name());
+                    t = view(flatParams, at, e.shape());
+                    fill(t, values, e.shape());
                     t.requires_grad_(true);
-                    if (updLength > 0) {
+                    // backward accumulates into this view of the flat gradient buffer
+                    t.mutable_grad().put(view(flatGrads, at, e.shape()));
+                    if (flatMomentum != null) {
                         float[] v = slice(updater, e.updaterOffset(), e.length());
                         // DL4J's velocity carries the rate: v = -lr*b (see ParamLayout)
                         for (int i = 0; i < v.length; i++) v[i] = (float) (-v[i] / rate);
-                        m = toDevice(v, e.shape(), e.shape().length == 4);
+                        m = view(flatMomentum, at, e.shape());
+                        fill(m, v, e.shape());
                     }
+                } else {
+                    t = toDevice(values, e.shape(), e.shape().length == 4);
                 }
                 slots.add(new Slot(e, t, m));
                 byName.put(e.name(), t);
@@ -211,11 +256,13 @@ public final class LibtorchEngine implements TrainingEngine {
         float[] logits = new float[n * classes];
         double loss;
         boolean finite;
+        ensureBuffers(n);
         try (PointerScope scope = new PointerScope()) {
             // Dropout masks depend only on (seed, step): a replay or a restored engine draws the same ones.
             torch.manual_seed(config.seed() * 0x9E3779B97F4A7C15L + step);
             Tensor x = input(batch);
             Tensor y = labels(batch);
+            flatGrads.zero_();
             Tensor out;
             try (Autocast ac = new Autocast()) {
                 out = forward(x, true).to(ScalarType.Float);
@@ -230,9 +277,6 @@ public final class LibtorchEngine implements TrainingEngine {
                     update(lr);
                 } else {
                     LOG.warn("Non-finite loss or gradient at step {} (loss {}): update skipped", step, loss);
-                }
-                for (Slot s : slots) {
-                    if (s.entry().kind().trainable()) s.tensor().mutable_grad().reset();
                 }
             }
         }
@@ -322,6 +366,10 @@ public final class LibtorchEngine implements TrainingEngine {
             s.tensor().close();
             if (s.momentum() != null) s.momentum().close();
         }
+        for (Tensor t : new Tensor[] {decayedParams, decayedGrads, flatParams, flatGrads, flatMomentum,
+                hostInput, deviceInput, hostLabels, deviceLabels}) {
+            if (t != null) t.close();
+        }
         noBias.close();
         denseB.close();
     }
@@ -353,39 +401,30 @@ public final class LibtorchEngine implements TrainingEngine {
         return torch.batch_norm(x, bn.gamma(), bn.beta(), bn.mean(), bn.var(), train, BN_MOMENTUM, BN_EPS, true);
     }
 
-    /** {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}. */
+    /**
+     * {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}, over the
+     * flat buffers: five ops for the whole network.
+     */
     private void update(double lr) {
         OptimConfig o = config.optim();
-        Scalar wd = new Scalar(o.weightDecay()), mu = new Scalar(o.momentum()), negLr = new Scalar(-lr);
-        for (Slot s : slots) {
-            if (!s.entry().kind().trainable()) continue;
-            Tensor p = s.tensor();
-            Tensor g = p.grad();
-            if (!g.defined()) continue;
-            if (o.weightDecay() > 0 && s.entry().kind().decayed(o.decayBatchNorm())) g.add_(p, wd);
-            if (s.momentum() != null) {
-                s.momentum().mul_(mu).add_(g);
-                g.add_(s.momentum(), mu);
-            }
-            p.add_(g, negLr);
+        if (o.weightDecay() > 0 && decayedGrads.numel() > 0) decayedGrads.add_(decayedParams, new Scalar(o.weightDecay()));
+        if (flatMomentum != null) {
+            Scalar mu = new Scalar(o.momentum());
+            flatMomentum.mul_(mu).add_(flatGrads);
+            flatGrads.add_(flatMomentum, mu);
         }
+        flatParams.add_(flatGrads, new Scalar(-lr));
     }
 
+    /** One sum over every gradient: NaN or infinity anywhere makes it non-finite. */
     private boolean gradientsFinite() {
-        Tensor total = null;
-        for (Slot s : slots) {
-            if (!s.entry().kind().trainable()) continue;
-            Tensor g = s.tensor().grad();
-            if (!g.defined()) continue;
-            Tensor sum = g.sum();
-            total = total == null ? sum : total.add(sum);
-        }
-        return total == null || Double.isFinite(total.item_double());
+        return Double.isFinite(flatGrads.sum().item_double());
     }
 
     private float[][] probabilities(Batch b) {
         int n = b.size(), classes = config.wrn().classes();
         float[] flat = new float[n * classes];
+        ensureBuffers(n);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Tensor out;
             try (Autocast ac = new Autocast()) {
@@ -398,17 +437,66 @@ public final class LibtorchEngine implements TrainingEngine {
         return p;
     }
 
+    /**
+     * (Re)allocates the input and label tensors for batches of {@code n}; called outside any {@link PointerScope},
+     * which would free them at its end.
+     */
+    private void ensureBuffers(int n) {
+        if (hostInput != null && hostInput.size(0) == n) return;
+        for (Tensor t : new Tensor[] {hostInput, deviceInput, hostLabels, deviceLabels}) {
+            if (t != null) t.close();
+        }
+        WrnConfig w = config.wrn();
+        hostInput = torch.empty(n, w.channels(), w.height(), w.width());
+        boolean cpu = deviceType == DeviceType.CPU;
+        deviceInput = cpu && !channelsLast ? hostInput
+                : torch.empty_like(hostInput, new TensorOptions(device), new MemoryFormatOptional(
+                        channelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous));
+        hostLabels = torch.empty(new long[] {n}, new TensorOptions(ScalarType.Long), new MemoryFormatOptional());
+        deviceLabels = cpu ? hostLabels : hostLabels.to(device, ScalarType.Long);
+    }
+
+    /** The batch's images in the reused input tensor (converted to channels-last by one copy when enabled). */
     private Tensor input(Batch b) {
-        return toDevice(b.x(), new long[] {b.size(), b.channels(), b.height(), b.width()}, true);
+        hostInput.data_ptr_float().put(b.x());
+        if (deviceInput != hostInput) deviceInput.copy_(hostInput);
+        return deviceInput;
     }
 
     private Tensor labels(Batch b) {
         int[] labels = b.labels();
-        float[] f = new float[labels.length];
-        for (int i = 0; i < f.length; i++) f[i] = labels[i];
-        Tensor t = torch.empty(f.length);
-        t.data_ptr_float().put(f);
-        return t.to(device, ScalarType.Long);
+        long[] l = new long[labels.length];
+        for (int i = 0; i < l.length; i++) l[i] = labels[i];
+        hostLabels.data_ptr_long().put(l);
+        if (deviceLabels != hostLabels) deviceLabels.copy_(hostLabels);
+        return deviceLabels;
+    }
+
+    /** A float tensor of zeros on the device. */
+    private Tensor deviceZeros(long length) {
+        Tensor t = torch.zeros(length);
+        return deviceType == DeviceType.CPU ? t : t.to(device, ScalarType.Float);
+    }
+
+    /**
+     * The view of {@code length(shape)} floats of {@code flat} from {@code offset}, shaped {@code shape}; a 4-d
+     * weight is laid out channels-last when enabled (stored as {@code [out, kh, kw, in]}, seen as
+     * {@code [out, in, kh, kw]}), as the convolutions want it.
+     */
+    private Tensor view(Tensor flat, long offset, long[] shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        Tensor v = flat.narrow(0, offset, n);
+        if (shape.length == 4 && channelsLast) return v.view(shape[0], shape[2], shape[3], shape[1]).permute(0, 3, 1, 2);
+        return v.view(shape);
+    }
+
+    /** Copies row-major {@code values} into {@code t} (any strides, any device). */
+    private static void fill(Tensor t, float[] values, long[] shape) {
+        Tensor host = torch.empty(shape);
+        host.data_ptr_float().put(values);
+        t.copy_(host);
+        host.close();
     }
 
     /** A float tensor on the device holding {@code values}; channels-last when asked and enabled. */
