@@ -385,8 +385,16 @@ public final class LibtorchEngine implements TrainingEngine {
             y = torch.relu_(bn(y, b.bn2(), train));
             if (p > 0 && train) y = torch.dropout(y, p, true);
             y = conv(y, b.conv2(), 1, 1);
-            Tensor shortcut = b.shortcut() == null ? h : conv(act1, b.shortcut(), b.stride(), 0);
-            h = y.add(shortcut);
+            // In place, and the projection released at once: backward saves neither the conv outputs nor the sum's
+            // operands, and a Java handle would keep them alive until the step's PointerScope closes (PyTorch frees
+            // them at once).
+            if (b.shortcut() == null) {
+                h = y.add_(h);
+            } else {
+                Tensor projection = conv(act1, b.shortcut(), b.stride(), 0);
+                h = y.add_(projection);
+                projection.close();
+            }
         }
         h = torch.relu_(bn(h, head, train));
         Tensor pooled = torch.mean(h, 2, 3);
