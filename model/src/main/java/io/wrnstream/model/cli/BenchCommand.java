@@ -94,6 +94,7 @@ public final class BenchCommand implements Callable<Integer> {
         boolean onednn = dl4j && CpuFastPath.status().helperActive();
 
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("format", "wrn-stream.bench/1");
         out.put("model", wrn.name());
         out.put("batch", batch);
         out.put("engine", engine);
@@ -101,6 +102,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("images_per_sec", round(batch / (p50 / 1000.0)));
         out.put("step_ms_p50", round(p50));
         out.put("step_ms_p90", round(p90));
+        out.put("step_ms_min", round(sorted[0]));
         out.put("steps", steps);
         out.put("peak_rss_mb", peakRssMb());
         out.put("threads", usedThreads);
