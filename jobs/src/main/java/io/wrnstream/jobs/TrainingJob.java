@@ -14,7 +14,7 @@ import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
-import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.kafka.update.ModelUpdate;
 import java.util.Objects;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;

@@ -23,16 +23,6 @@ public final class AugmentFunction extends RichMapFunction<LabelledImage, Augmen
         this.seed = seed;
     }
 
-    /** The normalisation for images of {@code channels} channels: CIFAR-10 statistics for colour, Fashion-MNIST for grey. */
-    public static Normalization normalizationFor(int channels) {
-        return channels == 1 ? Normalization.FASHION_MNIST : Normalization.CIFAR10;
-    }
-
-    /** The augmenter the training stage uses for images of {@code channels} channels. */
-    public static Augmenter trainAugmenter(int channels) {
-        return new Augmenter(AugmentConfig.paper(), normalizationFor(channels));
-    }
-
     @Override
     public void open(OpenContext ctx) {
         augmenter = null; // built on the first image, when its channel count is known
@@ -40,7 +30,7 @@ public final class AugmentFunction extends RichMapFunction<LabelledImage, Augmen
 
     @Override
     public AugmentedImage map(LabelledImage in) {
-        if (augmenter == null || augmenter.normalization().channels() != in.channels()) augmenter = trainAugmenter(in.channels());
+        if (augmenter == null || augmenter.normalization().channels() != in.channels()) augmenter = Augmenter.paper(in.channels());
         float[] x = new float[augmenter.outputSize(in.channels(), in.height(), in.width())];
         augmenter.train(in.toSample(), seed, in.epoch(), x, 0);
         return new AugmentedImage(in.id(), in.epoch(), in.label(), x);

@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * @param key original key (may be null)
  * @param value original value (may be null)
- * @param reason machine-readable reason: a {@link io.wrnstream.jobs.format.RecordFormatException.Reason} name
+ * @param reason machine-readable reason: a {@link io.wrnstream.kafka.format.RecordFormatException.Reason} name
  * @param detail human-readable message
  * @param topic source topic
  * @param partition source partition

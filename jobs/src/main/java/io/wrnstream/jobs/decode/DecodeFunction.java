@@ -1,9 +1,9 @@
 package io.wrnstream.jobs.decode;
 
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.format.RecordFormatException;
-import io.wrnstream.jobs.format.RecordFormatException.Reason;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.format.RecordFormatException;
+import io.wrnstream.kafka.format.RecordFormatException.Reason;
 import io.wrnstream.jobs.metrics.DeadLetterMetrics;
 import io.wrnstream.model.data.Sample;
 import org.apache.flink.api.common.functions.OpenContext;

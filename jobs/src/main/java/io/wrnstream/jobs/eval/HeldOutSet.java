@@ -2,8 +2,8 @@ package io.wrnstream.jobs.eval;
 
 import io.wrnstream.jobs.augment.AugmentFunction;
 import io.wrnstream.jobs.config.JobConfig;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.format.RecordFormatException;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.format.RecordFormatException;
 import io.wrnstream.model.augment.Augmenter;
 import io.wrnstream.model.augment.AugmentConfig;
 import io.wrnstream.model.augment.BatchAssembler;
@@ -61,7 +61,7 @@ public record HeldOutSet(String description, List<Batch> batches, int images) {
             throw new IllegalStateException("The held-out set (" + description + ") has no usable images: ingest the test split into "
                     + config.get(JobConfig.TOPIC_TEST) + " or set eval.dataset");
         }
-        Augmenter eval = new Augmenter(AugmentConfig.paper(), AugmentFunction.normalizationFor(shape[0]));
+        Augmenter eval = Augmenter.paper(shape[0]);
         List<Batch> batches = new ArrayList<>();
         BatchAssembler.evalBatches(samples, config.get(JobConfig.EVAL_BATCH_SIZE), eval).forEachRemaining(batches::add);
         LOG.info("Held-out set: {} images from {}", samples.size(), description);

@@ -2,7 +2,7 @@ package io.wrnstream.jobs.metrics;
 
 import static io.wrnstream.jobs.metrics.MetricNames.*;
 
-import io.wrnstream.jobs.format.RecordFormatException.Reason;
+import io.wrnstream.kafka.format.RecordFormatException.Reason;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.flink.metrics.Counter;

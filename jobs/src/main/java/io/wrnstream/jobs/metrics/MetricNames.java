@@ -86,7 +86,7 @@ public final class MetricNames {
     public static final String DECODED_IMAGES = "decodedImages";
     /** Counter with label {@value #REASON}: records sent to the dead-letter topic. */
     public static final String DEAD_LETTERS = "deadLetters";
-    /** Label key of {@link #DEAD_LETTERS}: a {@link io.wrnstream.jobs.format.RecordFormatException.Reason} name. */
+    /** Label key of {@link #DEAD_LETTERS}: a {@link io.wrnstream.kafka.format.RecordFormatException.Reason} name. */
     public static final String REASON = "reason";
 
     // ---- model publisher (streaming model updates; see PublishMetrics) ----

@@ -52,8 +52,11 @@ public final class TrainerMetrics {
     private double emaAccuracy;
     private long emaSteps;
 
+    private final MetricGroup group;
+
     private TrainerMetrics(MetricGroup operator) {
         MetricGroup g = operator.addGroup(GROUP);
+        this.group = g;
         g.gauge(STEP, () -> step);
         g.gauge(IMAGES_SEEN, () -> imagesSeen);
         g.gauge(EPOCHS, () -> epochs);
@@ -72,7 +75,17 @@ public final class TrainerMetrics {
         nanSteps = g.addGroup(KIND, "nan").counter(NON_FINITE_STEPS);
         infSteps = g.addGroup(KIND, "inf").counter(NON_FINITE_STEPS);
         gradientSteps = g.addGroup(KIND, "gradient").counter(NON_FINITE_STEPS);
-        DeviceMemory.registerIfCuda(g);
+    }
+
+    /**
+     * Registers the GPU memory gauges ({@link MetricNames#GPU_ONLY}) of the engine's device; nothing on the CPU,
+     * where they would be meaningless.
+     */
+    public void registerDeviceMemory(java.util.Optional<io.wrnstream.model.engine.DeviceMemory> memory) {
+        memory.ifPresent(m -> {
+            group.gauge(DEVICE_MEMORY_TOTAL_BYTES, m::totalBytes);
+            group.gauge(DEVICE_MEMORY_USED_BYTES, m::usedBytes);
+        });
     }
 
     /**

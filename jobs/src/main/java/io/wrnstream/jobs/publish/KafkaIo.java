@@ -6,7 +6,7 @@ import io.wrnstream.jobs.decode.KafkaImage;
 import io.wrnstream.jobs.decode.KafkaImageDeserializer;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.train.TrainerEvent;
-import io.wrnstream.jobs.update.ModelUpdate;
+import io.wrnstream.kafka.update.ModelUpdate;
 import io.wrnstream.jobs.update.ModelUpdateSerializer;
 import java.util.Properties;
 import org.apache.flink.connector.base.DeliveryGuarantee;

@@ -5,6 +5,7 @@ import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.metrics.TrainerMetrics;
 import io.wrnstream.jobs.update.ModelCandidate;
 import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
@@ -112,9 +113,12 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         train = config.trainConfig();
         pending = new ArrayList<>(train.batchSize());
         preparedCheckpointId = -1;
-        chooseDevice();
+        EngineOptions options = chooseDevice();
+        if (options.cuda() && TrainConfig.AUTO.equals(config.get(JobConfig.PRECISION))) {
+            train = train.withEngine(train.engine(), TrainConfig.defaultPrecision(train.engine(), true));
+        }
         if (restored != null) {
-            engine = Engines.restore(restored.engine());
+            engine = Engines.restore(restored.engine(), options);
             pending.addAll(restored.pending());
             snapshotVersion = restored.snapshotVersion();
             lastSnapshotStep = restored.lastSnapshotStep();
@@ -126,7 +130,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             output.collect(new StreamRecord<>(event(TrainerEvent.Kind.RESTORED, restored.checkpointId(), crc)));
             restored = null;
         } else {
-            engine = Engines.create(train);
+            engine = Engines.create(train, options);
             LOG.info("Trainer started a new {} ({} parameters), batch {}, seed {}", train.wrn().name(), engine.parameterCount(),
                     train.batchSize(), train.seed());
         }
@@ -136,31 +140,24 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         lastStepEventImages = engine.imagesSeen();
         metrics = TrainerMetrics.register(getMetricGroup(), engine.step(), engine.imagesSeen(), train.optim().epochOf(engine.imagesSeen()),
                 train.optim().learningRateAt(engine.imagesSeen()), snapshotVersion);
+        metrics.registerDeviceMemory(engine.deviceMemory());
     }
 
     /**
      * Picks the training device before the engine exists: the GPU Flink assigned to this TaskManager (external
-     * resource {@code gpu}, first index) when there is one, else the CPU. DL4J's CUDA backend (built with
-     * {@code -Pcuda}) binds the task thread to that device; libtorch (built with {@code -Ptorch-gpu}) gets it as
-     * {@code cuda:<index>}. Untried on a real GPU: the project's machines have none.
+     * resource {@code gpu}, first index) when there is one, else the CPU. The engine binds to it (libtorch built with
+     * {@code -Ptorch-gpu} as {@code cuda:<index>}, DL4J's CUDA backend built with {@code -Pcuda}) or, without GPU
+     * natives, says in one line that it trains on the CPU. Untried on a real GPU: the project's machines have none.
      */
-    private void chooseDevice() {
+    private EngineOptions chooseDevice() {
         Set<ExternalResourceInfo> gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         if (gpus.isEmpty()) {
             LOG.info("No Flink external resource 'gpu' on this TaskManager: training on the CPU");
-            return;
+            return EngineOptions.DEFAULT.withDevice("cpu");
         }
         String index = gpus.iterator().next().getProperty("index").orElse("0");
-        if ("libtorch".equals(train.engine())) {
-            // One slot per GPU: the property is read once, by the engine this task creates next.
-            System.setProperty("wrn.torch.device", "cuda:" + index);
-            LOG.info("Flink external resource 'gpu' ({} device(s)): libtorch trains on cuda:{}", gpus.size(), index);
-        } else if ("CUDA".equalsIgnoreCase(org.nd4j.linalg.factory.Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend"))) {
-            org.nd4j.linalg.factory.Nd4j.getAffinityManager().unsafeSetDevice(Integer.parseInt(index));
-            LOG.info("Flink external resource 'gpu' ({} device(s)): ND4J's CUDA backend trains on device {}", gpus.size(), index);
-        } else {
-            LOG.warn("Flink assigned GPU {} but this build has ND4J's CPU backend (build with -Pcuda): training on the CPU", index);
-        }
+        LOG.info("Flink external resource 'gpu' ({} device(s)): {} trains on cuda:{}", gpus.size(), train.engine(), index);
+        return EngineOptions.DEFAULT.withDevice("cuda:" + index);
     }
 
     @Override

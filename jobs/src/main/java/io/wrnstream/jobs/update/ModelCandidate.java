@@ -1,5 +1,7 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import java.util.Arrays;
 
 /**

@@ -1,5 +1,7 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.metrics.PublishMetrics;

@@ -20,7 +20,7 @@ import org.apache.flink.core.fs.Path;
  * <pre>{@code
  * ModelStore store = new ModelStore("s3://models/wrn");
  * ModelStore.Written w = store.write("wrn-16-4", 3, 12, 1500, fileBytes);
- * byte[] again = ModelStore.read(w.location(), w.size(), w.sha256());
+ * byte[] again = ModelFiles.read(w.location(), w.size(), w.sha256());
  * }</pre>
  */
 public final class ModelStore {
@@ -66,35 +66,4 @@ public final class ModelStore {
         }
     }
 
-    /**
-     * Reads the file at {@code location} and checks its size and SHA-256.
-     *
-     * @throws IllegalArgumentException when the size or digest differ from the expected ones
-     * @throws UncheckedIOException when it cannot be read
-     */
-    public static byte[] read(String location, long expectedSize, String expectedSha256) {
-        if (expectedSize < 0 || expectedSize > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("Invalid size " + expectedSize + " of model file " + location + ": must be in [0, 2 GiB)");
-        }
-        byte[] bytes = new byte[(int) expectedSize];
-        Path p = new Path(URI.create(location));
-        try (InputStream in = p.getFileSystem().open(p)) {
-            int off = 0;
-            while (off < bytes.length) {
-                int n = in.read(bytes, off, bytes.length - off);
-                if (n < 0) break;
-                off += n;
-            }
-            if (off < bytes.length || in.read() >= 0) {
-                throw new IllegalArgumentException("Model file " + location + " does not have the announced size of " + expectedSize + " bytes");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read model file " + location + ": " + e.getMessage(), e);
-        }
-        String sha = ModelFile.sha256(bytes);
-        if (!sha.equalsIgnoreCase(expectedSha256)) {
-            throw new IllegalArgumentException("Model file " + location + " has SHA-256 " + sha + ", the update announced " + expectedSha256);
-        }
-        return bytes;
-    }
 }

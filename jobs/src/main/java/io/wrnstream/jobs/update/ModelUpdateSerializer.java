@@ -1,5 +1,7 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;

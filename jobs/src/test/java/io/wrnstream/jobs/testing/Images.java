@@ -1,11 +1,11 @@
 package io.wrnstream.jobs.testing;
 
-import io.wrnstream.jobs.embedded.EmbeddedKafka;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
-import io.wrnstream.jobs.ingest.Ingest;
-import io.wrnstream.jobs.ingest.IngestOptions;
+import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
+import io.wrnstream.kafka.ingest.Ingest;
+import io.wrnstream.kafka.ingest.IngestOptions;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,8 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelFiles;
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
@@ -112,7 +115,7 @@ class ModelCandidatesHarnessTest {
                     .containsExactly(org.assertj.core.groups.Tuple.tuple(1L, 1L, null), org.assertj.core.groups.Tuple.tuple(2L, 5L, 0.75));
             for (ModelUpdate u : out) {
                 assertThat(u.modelId()).isEqualTo("tiny");
-                byte[] file = ModelStore.read(u.location(), u.size(), u.sha256());
+                byte[] file = ModelFiles.read(u.location(), u.size(), u.sha256());
                 assertThat(ModelFile.read(file, u.location()).snapshot()).isEqualTo(engine);
             }
         }

@@ -1,5 +1,8 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelFiles;
+import io.wrnstream.kafka.update.ModelUpdate;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,12 +54,12 @@ class ModelUpdateTest {
         try (Stream<Path> files = Files.list(dir.resolve("wrn-10-1"))) {
             assertThat(files.map(p -> p.getFileName().toString())).hasSize(2).noneMatch(n -> n.contains("inprogress"));
         }
-        assertThat(ModelStore.read(a.location(), a.size(), a.sha256())).isEqualTo(bytes);
-        assertThatThrownBy(() -> ModelStore.read(a.location(), a.size(), "00"))
+        assertThat(ModelFiles.read(a.location(), a.size(), a.sha256())).isEqualTo(bytes);
+        assertThatThrownBy(() -> ModelFiles.read(a.location(), a.size(), "00"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has SHA-256 " + a.sha256() + ", the update announced 00");
-        assertThatThrownBy(() -> ModelStore.read(a.location(), a.size() + 1, a.sha256()))
+        assertThatThrownBy(() -> ModelFiles.read(a.location(), a.size() + 1, a.sha256()))
                 .hasMessageContaining("does not have the announced size of " + (a.size() + 1) + " bytes");
-        assertThatThrownBy(() -> ModelStore.read(dir.resolve("missing").toUri().toString(), 1, "00")).isInstanceOf(UncheckedIOException.class);
+        assertThatThrownBy(() -> ModelFiles.read(dir.resolve("missing").toUri().toString(), 1, "00")).isInstanceOf(UncheckedIOException.class);
         assertThat(store.write("m", 2, -1, 9, bytes).location()).contains("/m/v000002-cfinal-s9-");
     }
 

@@ -1,5 +1,9 @@
 package io.wrnstream.jobs.update;
 
+import io.wrnstream.kafka.update.ModelFiles;
+import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.kafka.update.ModelUpdateTopic;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,15 +11,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
-import io.wrnstream.jobs.embedded.EmbeddedKafka;
-import io.wrnstream.jobs.format.ImageCodec;
-import io.wrnstream.jobs.format.ImageEncoding;
-import io.wrnstream.jobs.format.ImageRecord;
-import io.wrnstream.jobs.format.ImageRecordSerde;
+import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.kafka.format.ImageCodec;
+import io.wrnstream.kafka.format.ImageEncoding;
+import io.wrnstream.kafka.format.ImageRecord;
+import io.wrnstream.kafka.format.ImageRecordSerde;
 import io.wrnstream.jobs.publish.KafkaIo;
-import io.wrnstream.jobs.serve.ModelFollower;
-import io.wrnstream.jobs.serve.ModelServer;
-import io.wrnstream.jobs.serve.ServeConfig;
+import io.wrnstream.serve.ModelFollower;
+import io.wrnstream.serve.ModelServer;
+import io.wrnstream.serve.ServeConfig;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.io.ModelFile;
@@ -114,7 +118,7 @@ class ModelUpdatesITCase {
         ModelUpdate last = updates.get(updates.size() - 1);
         assertThat(last.imagesSeen()).as("the final model is published (with a checkpoint, or at the end of input: -1)").isEqualTo(TRAIN_IMAGES);
         for (ModelUpdate u : updates) {
-            byte[] file = ModelStore.read(u.location(), u.size(), u.sha256()); // exists, size and SHA-256 as announced
+            byte[] file = ModelFiles.read(u.location(), u.size(), u.sha256()); // exists, size and SHA-256 as announced
             assertThat(ModelFile.read(file, u.location()).provenance().steps()).isEqualTo(u.step());
             if (u.testError() != null) {
                 assertThat(u.testError()).isBetween(0.0, 1.0);

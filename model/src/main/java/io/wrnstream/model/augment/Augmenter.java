@@ -39,6 +39,11 @@ public final class Augmenter {
     private final float[][] lut;
 
     /** An augmenter applying {@code config} then {@code normalization}. */
+    /** The paper's augmentation for images of {@code channels} channels ({@link Normalization#forChannels}). */
+    public static Augmenter paper(int channels) {
+        return new Augmenter(AugmentConfig.paper(), Normalization.forChannels(channels));
+    }
+
     public Augmenter(AugmentConfig config, Normalization normalization) {
         this.config = Objects.requireNonNull(config, "config");
         this.normalization = Objects.requireNonNull(normalization, "normalization");

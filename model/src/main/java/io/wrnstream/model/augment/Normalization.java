@@ -19,6 +19,11 @@ public record Normalization(float[] mean, float[] std) {
     /** Fashion-MNIST training-set statistics (computed over its 60,000 training images: 0.28604, 0.35302). */
     public static final Normalization FASHION_MNIST = new Normalization(new float[] {0.2860f}, new float[] {0.3530f});
 
+    /** The normalisation for images of {@code channels} channels: CIFAR-10 statistics for colour, Fashion-MNIST for grey. */
+    public static Normalization forChannels(int channels) {
+        return channels == 1 ? FASHION_MNIST : CIFAR10;
+    }
+
     public Normalization {
         if (mean == null || std == null) {
             throw new IllegalArgumentException("Invalid normalization: both mean and std are required");

@@ -5,7 +5,7 @@ import java.util.Iterator;
 import java.util.function.Function;
 
 /** The evaluation loop both engines share: error, mean cross-entropy and confusion matrix from class probabilities. */
-final class Evaluations {
+public final class Evaluations {
     private Evaluations() {}
 
     /**
@@ -14,7 +14,7 @@ final class Evaluations {
      * @param classes number of classes
      * @param probabilities inference-mode class probabilities of a batch, {@code [n][classes]}; checks the batch
      */
-    static EvalResult evaluate(Iterator<Batch> batches, int classes, Function<Batch, float[][]> probabilities) {
+    public static EvalResult evaluate(Iterator<Batch> batches, int classes, Function<Batch, float[][]> probabilities) {
         long[][] confusion = new long[classes][classes];
         long images = 0, wrong = 0;
         double lossSum = 0;
@@ -33,7 +33,7 @@ final class Evaluations {
         return new EvalResult(images, images == 0 ? 0 : (double) wrong / images, images == 0 ? 0 : lossSum / images, confusion);
     }
 
-    static int argmax(float[] v) {
+    public static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
         return best;

@@ -1,5 +1,7 @@
 package io.wrnstream.model.engine;
 
+
+import io.wrnstream.model.wrn.Topology;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -105,26 +107,19 @@ public final class ParamLayout {
     /** The layout of {@code wrn}. */
     public static ParamLayout of(WrnConfig wrn) {
         Builder b = new Builder();
-        int[] widths = wrn.widths();
-        b.conv("stem.conv", widths[0], wrn.channels(), 3);
-        int in = widths[0];
-        for (int g = 1; g <= 3; g++) {
-            int out = widths[g];
-            for (int k = 0; k < wrn.blocksPerGroup(); k++) {
-                String block = "g" + g + ".b" + k;
-                int stride = k == 0 && g > 1 ? 2 : 1;
-                b.bn(block + ".bn1", in);
-                b.conv(block + ".conv1", out, in, 3);
-                // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
-                if (in != out || stride != 1) b.conv(block + ".shortcut", out, in, 1);
-                b.bn(block + ".bn2", out);
-                b.conv(block + ".conv2", out, out, 3);
-                in = out;
-            }
+        Topology t = wrn.topology();
+        b.conv(Topology.STEM, t.stemOut(), t.stemIn(), 3);
+        for (Topology.Block block : t.blocks()) {
+            b.bn(block.name() + ".bn1", block.in());
+            b.conv(block.name() + ".conv1", block.out(), block.in(), 3);
+            // DL4J flattens in topological order: the shortcut reads bn1's ReLU like conv1, so it comes next
+            if (block.projection()) b.conv(block.name() + ".shortcut", block.out(), block.in(), 1);
+            b.bn(block.name() + ".bn2", block.out());
+            b.conv(block.name() + ".conv2", block.out(), block.out(), 3);
         }
-        b.bn("head.bn", in);
-        b.add("output_W", Kind.DENSE_WEIGHT, wrn.classes(), in);
-        b.add("output_b", Kind.DENSE_BIAS, wrn.classes());
+        b.bn(Topology.HEAD + ".bn", t.features());
+        b.add("output_W", Kind.DENSE_WEIGHT, t.classes(), t.features());
+        b.add("output_b", Kind.DENSE_BIAS, t.classes());
         return new ParamLayout(b.entries, b.offset, b.updaterOffset);
     }
 

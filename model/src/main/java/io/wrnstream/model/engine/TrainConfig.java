@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param optim optimiser and schedule
  * @param batchSize minibatch size, {@code >= 1} (paper: 128)
  * @param seed master seed; every random consumer derives its own generator from it
- * @param engine numeric engine name: {@code dl4j} (default) or {@code libtorch}
+ * @param engine numeric engine name: {@code libtorch} (default, {@link Engines#DEFAULT_ENGINE}) or {@code dl4j}
  * @param precision {@code fp32} or {@code bf16} (libtorch only: autocast, fp32 master weights); {@code auto} or null picks
  *                  {@link #defaultPrecision(String)}
  * @param data description of the training data, for provenance (may be empty)
@@ -20,7 +20,7 @@ import java.util.Objects;
 public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long seed, String engine, String precision, String data) {
 
     public static final int PAPER_BATCH = 128;
-    /** Engine names accepted by {@link #engine()}. */
+    /** Engine names this project ships (each one a module found through {@link Engines}); accepted by {@link #engine()}. */
     public static final java.util.List<String> ENGINES = java.util.List.of("dl4j", "libtorch");
 
     public TrainConfig {
@@ -29,13 +29,13 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
         if (batchSize < 1) {
             throw new IllegalArgumentException("Invalid value " + batchSize + " for train.batch-size: must be >= 1 (paper: 128)");
         }
-        engine = engine == null ? "dl4j" : engine;
+        engine = engine == null ? Engines.DEFAULT_ENGINE : engine;
         precision = precision == null || AUTO.equals(precision) ? defaultPrecision(engine) : precision;
         checkEngine(engine, precision);
         data = data == null ? "" : data;
     }
 
-    /** The paper's recipe (batch 128, seed 42) for the given model. */
+    /** The paper's recipe (batch 128, seed 42) for the given model, on DL4J in fp32 (the reference the tests compare with). */
     public static TrainConfig paper(WrnConfig wrn) {
         return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, 42L, "dl4j", "fp32", "");
     }
@@ -44,15 +44,22 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
     public static final String AUTO = "auto";
 
     /**
-     * The sensible precision for {@code engine} on this machine: bf16 for libtorch where bf16 is fast (a CUDA device
-     * asked for with {@code wrn.torch.device=cuda...}, or a CPU with AVX-512-BF16 or AMX-BF16: autocast keeps fp32
-     * master weights, so accuracy holds), else fp32. DL4J trains in fp32 only.
+     * The sensible precision for {@code engine} on this machine's CPU: see {@link #defaultPrecision(String, boolean)}.
      */
     public static String defaultPrecision(String engine) {
-        if (!"libtorch".equals(engine)) return "fp32";
-        if (System.getProperty("wrn.torch.device", "").startsWith("cuda")) return "bf16";
-        return cpuHasFastBf16() ? "bf16" : "fp32";
+        return defaultPrecision(engine, false);
     }
+
+    /**
+     * The sensible precision for {@code engine}: bf16 for libtorch where bf16 is fast (a CUDA device, or a CPU with
+     * AVX-512-BF16 or AMX-BF16: autocast keeps fp32 master weights, so accuracy holds), else fp32. DL4J trains in
+     * fp32 only.
+     */
+    public static String defaultPrecision(String engine, boolean cuda) {
+        if (!"libtorch".equals(engine)) return "fp32";
+        return cuda || cpuHasFastBf16() ? "bf16" : "fp32";
+    }
+
 
     private static boolean cpuHasFastBf16() {
         try {

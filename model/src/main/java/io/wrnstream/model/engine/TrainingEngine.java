@@ -19,7 +19,7 @@ import java.util.Iterator;
  * }
  * }</pre>
  */
-public interface TrainingEngine extends AutoCloseable {
+public interface TrainingEngine extends Predictor {
 
     /** The configuration this engine was built from (model, optimiser, seed, provenance). */
     TrainConfig config();
@@ -31,7 +31,13 @@ public interface TrainingEngine extends AutoCloseable {
     EvalResult evaluate(Iterator<Batch> batches);
 
     /** Class probabilities for each image of the batch, in inference mode: {@code [n][classes]}. */
+    @Override
     float[][] predict(Batch batch);
+
+    @Override
+    default io.wrnstream.model.wrn.WrnConfig model() {
+        return config().wrn();
+    }
 
     /** Steps taken so far. */
     long step();
@@ -44,6 +50,11 @@ public interface TrainingEngine extends AutoCloseable {
      * from which {@link Engines#restore(byte[])} builds an engine that continues exactly here.
      */
     byte[] snapshot();
+
+    /** The GPU memory this engine computes on, when it computes on a GPU (for gauges); empty on the CPU. */
+    default java.util.Optional<DeviceMemory> deviceMemory() {
+        return java.util.Optional.empty();
+    }
 
     /** Number of trainable parameters. */
     long parameterCount();

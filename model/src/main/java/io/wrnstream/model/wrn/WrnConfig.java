@@ -57,19 +57,12 @@ public record WrnConfig(int depth, int widen, double dropout, int classes, int c
      * WRN-16-4 2,748,890 and WRN-28-10 36,479,194.
      */
     public long trainableParameters() {
-        int[] w = widths();
-        long p = (long) channels * w[0] * 9;                    // stem conv3x3
-        int in = w[0];
-        for (int g = 0; g < 3; g++) {
-            int out = w[g + 1];
-            for (int b = 0; b < blocksPerGroup(); b++) {
-                boolean projection = in != out || (g > 0 && b == 0);
-                p += 2L * in + 9L * in * out + 2L * out + 9L * out * out; // bn1, conv1, bn2, conv2
-                if (projection) p += (long) in * out;                    // 1x1 shortcut
-                in = out;
-            }
-        }
-        return p + 2L * in + (long) in * classes + classes;     // final bn, dense
+        return topology().trainableParameters();
+    }
+
+    /** The network's structure as data: stem, groups of blocks, head ({@link Topology}). */
+    public Topology topology() {
+        return Topology.of(this);
     }
 
     /** The model's short name, {@code wrn-d-k}. */

@@ -13,25 +13,25 @@ import java.util.zip.ZipOutputStream;
 import javax.imageio.ImageIO;
 
 /** Builds small synthetic images and archives for reader tests. */
-final class TestImages {
+public final class TestImages {
 
     private TestImages() {
     }
 
     /** Random CHW pixels. */
-    static byte[] randomPixels(Random r, int c, int h, int w) {
+    public static byte[] randomPixels(Random r, int c, int h, int w) {
         byte[] p = new byte[c * h * w];
         r.nextBytes(p);
         return p;
     }
 
     /** PNG encoding of CHW pixels (1 channel: grey, 3: RGB). */
-    static byte[] png(int c, int h, int w, byte[] chw) throws IOException {
+    public static byte[] png(int c, int h, int w, byte[] chw) throws IOException {
         return encode("png", c, h, w, chw);
     }
 
     /** JPEG encoding of CHW pixels (lossy). */
-    static byte[] jpeg(int c, int h, int w, byte[] chw) throws IOException {
+    public static byte[] jpeg(int c, int h, int w, byte[] chw) throws IOException {
         return encode("jpeg", c, h, w, chw);
     }
 
@@ -56,7 +56,7 @@ final class TestImages {
     }
 
     /** Writes a zip with the given entries (in map iteration order). */
-    static void zip(Path file, Map<String, byte[]> entries) throws IOException {
+    public static void zip(Path file, Map<String, byte[]> entries) throws IOException {
         try (OutputStream os = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(os)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 zip.putNextEntry(new ZipEntry(e.getKey()));
@@ -67,7 +67,7 @@ final class TestImages {
     }
 
     /** Writes the entries as files under {@code root}. */
-    static void tree(Path root, Map<String, byte[]> entries) throws IOException {
+    public static void tree(Path root, Map<String, byte[]> entries) throws IOException {
         for (Map.Entry<String, byte[]> e : entries.entrySet()) {
             Path p = root.resolve(e.getKey());
             Files.createDirectories(p.getParent());

@@ -6,11 +6,11 @@ import io.wrnstream.model.wrn.WrnConfig;
 import java.util.Random;
 
 /** Tiny models and learnable synthetic batches for fast engine tests. */
-final class TinyData {
+public final class TinyData {
     private TinyData() {}
 
     /** WRN-10-1 on 3x8x8 images, 4 classes. */
-    static TrainConfig tiny(double dropout) {
+    public static TrainConfig tiny(double dropout) {
         WrnConfig wrn = new WrnConfig(10, 1, dropout, 4, 3, 8, 8);
         OptimConfig optim = OptimConfig.paper().withSchedule(Schedule.CONSTANT);
         return new TrainConfig(wrn, optim, 8, 7L, "dl4j", "fp32", "synthetic");
@@ -19,7 +19,7 @@ final class TinyData {
     /**
      * {@code n} images whose class is a fixed random template per class plus noise: learnable, yet not trivial.
      */
-    static Batch batch(TrainConfig config, int n, long seed) {
+    public static Batch batch(TrainConfig config, int n, long seed) {
         WrnConfig w = config.wrn();
         int size = w.channels() * w.height() * w.width();
         Random templates = new Random(1234);

@@ -23,12 +23,14 @@ class TrainConfigTest {
     }
 
     @Test
-    void libtorchTrainsInFp32AndBf16AndDefaultsAreDl4jFp32() {
+    void libtorchTrainsInFp32AndBf16AndIsTheDefaultEngineWithPrecisionAuto() {
         assertThat(PAPER.withEngine("libtorch", "bf16").precision()).isEqualTo("bf16");
         assertThat(PAPER.withEngine("libtorch", "fp32").engine()).isEqualTo("libtorch");
         TrainConfig defaults = new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, null, null, null);
-        assertThat(defaults.engine()).isEqualTo("dl4j");
-        assertThat(defaults.precision()).isEqualTo("fp32");
+        assertThat(defaults.engine()).isEqualTo("libtorch").isEqualTo(Engines.DEFAULT_ENGINE);
+        assertThat(defaults.precision()).isEqualTo(TrainConfig.defaultPrecision("libtorch")).isIn("fp32", "bf16");
+        assertThat(TrainConfig.defaultPrecision("libtorch", true)).as("bf16 on a GPU").isEqualTo("bf16");
+        assertThat(TrainConfig.defaultPrecision("dl4j", true)).as("DL4J trains in fp32 only").isEqualTo("fp32");
     }
 
     @Test

@@ -1,0 +1,205 @@
+package io.wrnstream.engine.torch;
+
+import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.Engines;
+import io.wrnstream.model.engine.ParamLayout;
+import io.wrnstream.model.engine.StepResult;
+import io.wrnstream.model.engine.TinyData;
+import io.wrnstream.model.engine.TrainConfig;
+import io.wrnstream.model.engine.TrainingEngine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.wrnstream.model.eval.EvalResult;
+import io.wrnstream.model.optim.OptimConfig;
+import io.wrnstream.model.optim.Schedule;
+import io.wrnstream.model.wrn.WrnConfig;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LibtorchEngineTest {
+
+    static TrainConfig tiny(double dropout) {
+        return TinyData.tiny(dropout).withEngine("libtorch", "fp32");
+    }
+
+    @Test
+    void parameterCountsEqualTheReferenceForThePapersModels() {
+        for (int[] dk : new int[][] {{40, 1}, {16, 4}, {28, 10}}) {
+            WrnConfig w = WrnConfig.cifar10(dk[0], dk[1]);
+            try (TrainingEngine e = Engines.create(TrainConfig.paper(w).withEngine("libtorch", "fp32"))) {
+                assertThat(e).isInstanceOf(LibtorchEngine.class);
+                assertThat(e.parameterCount()).as(w.name()).isEqualTo(w.trainableParameters());
+            }
+        }
+    }
+
+    @Test
+    void channelsLastWeightsTrainLikeRowMajorOnes() {
+        // The weights are channels-last views into the flat buffers; the gradients autograd accumulates into them
+        // must be the same as with row-major views (decay alone would also change the parameters).
+        TrainConfig c = tiny(0);
+        float[][] params = new float[2][], momentum = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            System.setProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY, Boolean.toString(run == 1));
+            try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, 20 + i));
+                params[run] = e.snapshotState().params();
+                momentum[run] = e.snapshotState().updater();
+            } finally {
+                System.clearProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY);
+            }
+        }
+        assertThat(params[1]).containsExactly(params[0], within(1e-5f));
+        assertThat(momentum[1]).containsExactly(momentum[0], within(1e-5f));
+        float largest = 0;
+        for (float m : momentum[0]) largest = Math.max(largest, Math.abs(m));
+        assertThat(largest).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
+    }
+
+    @Test
+    void oneStepChangesParametersAndCountsStepsAndImages() {
+        TrainConfig c = tiny(0);
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            float[] before = e.snapshotState().params();
+            StepResult r = e.trainStep(TinyData.batch(c, 8, 1));
+            float[] after = e.snapshotState().params();
+
+            assertThat(after).isNotEqualTo(before);
+            assertThat(r.step()).isEqualTo(1);
+            assertThat(r.imagesSeen()).isEqualTo(8);
+            assertThat(e.step()).isEqualTo(1);
+            assertThat(e.imagesSeen()).isEqualTo(8);
+            assertThat(r.nonFinite()).isFalse();
+            assertThat(r.learningRate()).isEqualTo(0.1);
+            assertThat(r.loss()).isBetween(0.5, 5.0);
+            assertThat(r.accuracy()).isBetween(0.0, 1.0);
+            assertThat(e.snapshotState().updater()).hasSize((int) e.parameterCount()).isNotEqualTo(new float[(int) e.parameterCount()]);
+        }
+    }
+
+    @Test
+    void restoredEngineContinuesLikeOneThatNeverStopped() {
+        TrainConfig c = tiny(0.3);  // dropout on: masks must repeat after restore too
+        try (LibtorchEngine a = LibtorchEngine.create(c)) {
+            a.trainStep(TinyData.batch(c, 8, 1));
+            a.trainStep(TinyData.batch(c, 8, 2));
+            byte[] snapshot = a.snapshot();
+            StepResult ra = a.trainStep(TinyData.batch(c, 8, 3));
+            try (TrainingEngine b = Engines.restore(snapshot)) {
+                assertThat(b).isInstanceOf(LibtorchEngine.class);
+                assertThat(b.step()).isEqualTo(2);
+                assertThat(b.imagesSeen()).isEqualTo(16);
+                assertThat(b.config()).isEqualTo(c);
+                StepResult rb = b.trainStep(TinyData.batch(c, 8, 3));
+                assertThat(rb.loss()).isCloseTo(ra.loss(), within(1e-6));
+                assertThat(rb.accuracy()).isEqualTo(ra.accuracy());
+                // the momentum goes through DL4J's lr-carrying form and back: equal up to float rounding
+                assertThat(((LibtorchEngine) b).snapshotState().params())
+                        .containsExactly(a.snapshotState().params(), within(1e-6f));
+            }
+        }
+    }
+
+    @Test
+    void bf16StepRunsWithFiniteLossAndFp32MasterWeights() {
+        TrainConfig c = TinyData.tiny(0).withEngine("libtorch", "bf16");
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            float[] before = e.snapshotState().params();
+            StepResult r = e.trainStep(TinyData.batch(c, 8, 1));
+            assertThat(r.nonFinite()).isFalse();
+            assertThat(r.loss()).isFinite().isBetween(0.5, 5.0);
+            float[] after = e.snapshotState().params();
+            assertThat(after).isNotEqualTo(before);
+            // fp32 master weights: updates far below bf16's resolution (8 bits of mantissa) still land
+            int changedBelowBf16Resolution = 0;
+            for (int i = 0; i < after.length; i++) {
+                float d = Math.abs(after[i] - before[i]);
+                if (d > 0 && d < Math.abs(before[i]) / 512) changedBelowBf16Resolution++;
+            }
+            assertThat(changedBelowBf16Resolution).isPositive();
+            EvalResult eval = e.evaluate(List.of(TinyData.batch(c, 8, 5)).iterator());
+            assertThat(eval.loss()).isFinite();
+        }
+    }
+
+    @Test
+    void nonFiniteBatchSkipsTheUpdateButCountsTheStep() {
+        TrainConfig c = tiny(0);
+        Batch good = TinyData.batch(c, 8, 1);
+        float[] x = good.x().clone();
+        x[5] = Float.NaN;
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            float[] before = e.snapshotState().params();
+            StepResult r = e.trainStep(new Batch(x, good.labels(), 3, 8, 8));
+            assertThat(r.nonFinite()).isTrue();
+            assertThat(r.step()).isEqualTo(1);
+            float[] after = e.snapshotState().params();
+            ParamLayout layout = ParamLayout.of(c.wrn());
+            for (ParamLayout.Entry en : layout.entries()) {
+                if (!en.kind().trainable()) continue;  // running statistics saw the batch in the forward pass
+                for (long i = en.offset(); i < en.offset() + en.length(); i++) {
+                    assertThat(after[(int) i]).isEqualTo(before[(int) i]);
+                }
+            }
+            assertThat(e.trainStep(good).nonFinite()).isFalse();
+        }
+    }
+
+    @Test
+    void learningRateFollowsTheScheduleInImagesSeen() {
+        OptimConfig step = new OptimConfig(0.1, 0.9, true, 5e-4, true, Schedule.STEP, new double[] {1, 2}, 0.2, 3, 8);
+        TrainConfig c = tiny(0).withOptim(step);
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            double[] used = new double[3];
+            for (int i = 0; i < 3; i++) used[i] = e.trainStep(TinyData.batch(c, 8, i)).learningRate();
+            assertThat(used).containsExactly(new double[] {0.1, 0.02, 0.004}, within(1e-12));
+        }
+    }
+
+    @Test
+    void evaluationIsDeterministicInInferenceModeAndProbabilitiesSumToOne() {
+        TrainConfig c = tiny(0.3);
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            e.trainStep(TinyData.batch(c, 8, 1));
+            List<Batch> test = List.of(TinyData.batch(c, 8, 10), TinyData.batch(c, 5, 11));
+            EvalResult r = e.evaluate(test.iterator());
+            assertThat(r.images()).isEqualTo(13);
+            assertThat(e.evaluate(test.iterator()).loss()).isEqualTo(r.loss());
+            for (float[] row : e.predict(test.get(1))) {
+                double s = 0;
+                for (float v : row) s += v;
+                assertThat(s).isCloseTo(1.0, within(1e-5));
+            }
+        }
+    }
+
+    @Test
+    void invalidOptimiserAndBatchesAreRejectedWithTheirNames() {
+        OptimConfig heavyBall = new OptimConfig(0.1, 0.9, false, 5e-4, true, Schedule.CONSTANT, null, 0.2, 1, 10);
+        assertThatThrownBy(() -> LibtorchEngine.create(tiny(0).withOptim(heavyBall)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid value false for optim.nesterov with optim.momentum=0.9: the libtorch engine "
+                        + "supports Nesterov momentum only (nesterov=true) or no momentum (momentum=0)");
+        try (LibtorchEngine e = LibtorchEngine.create(tiny(0))) {
+            assertThatThrownBy(() -> e.trainStep(new Batch(new float[3 * 9 * 9], new int[] {0}, 3, 9, 9)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("Batch of 3x9x9 images does not fit wrn-10-1 built for 3x8x8");
+        }
+    }
+
+    @Test
+    void plainSgdWithoutMomentumKeepsNoOptimiserState() {
+        OptimConfig plain = new OptimConfig(0.1, 0.0, false, 5e-4, true, Schedule.CONSTANT, null, 0.2, 1, 10);
+        TrainConfig c = tiny(0).withOptim(plain);
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            e.trainStep(TinyData.batch(c, 8, 1));
+            assertThat(e.snapshotState().updater()).isEmpty();
+            try (TrainingEngine again = Engines.restore(e.snapshot())) {
+                assertThat(again.step()).isEqualTo(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package io.wrnstream.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.wrnstream.model.augment.Augmenter;
+import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.model.data.Sample;
+import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.TrainingEngine;
+import io.wrnstream.model.io.ModelFile;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The HTTP service on a free port with tiny WRN-10-1 model files (3x16x16, 10 classes) trained a few steps here. */
+class ModelServerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path dir;
+    private static Path modelA;
+    private static Path modelB;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private ModelServer server;
+
+    @BeforeAll
+    static void trainModels() {
+        modelA = dir.resolve("a.wrnmodel");
+        modelB = dir.resolve("b.wrnmodel");
+        TinyModels.write(new int[] {2, 3}, new Path[] {modelA, modelB});
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) server.close();
+    }
+
+    private ModelServer start(int maxRequestBytes) throws Exception {
+        server = ModelServer.start(new ServeConfig("127.0.0.1", 0, 3, maxRequestBytes, null));
+        return server;
+    }
+
+    @Test
+    void isReadyOnlyOnceAModelIsLoaded() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        assertThat(get("/healthz").statusCode()).isEqualTo(200);
+        assertThat(get("/readyz").statusCode()).isEqualTo(503);
+        assertThat(get("/v1/model").statusCode()).isEqualTo(503);
+        HttpResponse<String> early = post("/v1/predict", TinyModels.png(TinyModels.image(1, 3, 16, 16)));
+        assertThat(early.statusCode()).isEqualTo(503);
+        assertThat(json(early).get("error").asText()).startsWith("No model loaded yet");
+
+        server.loadFile(modelA);
+        assertThat(get("/readyz").statusCode()).isEqualTo(200);
+        JsonNode model = json(get("/v1/model"));
+        assertThat(model.get("version").asLong()).isZero();
+        assertThat(model.get("step").asLong()).isEqualTo(2);
+        assertThat(model.get("images_seen").asLong()).isEqualTo(16);
+        assertThat(model.get("sha256").asText()).isEqualTo(ModelFile.sha256(Files.readAllBytes(modelA)));
+        assertThat(model.get("input").asText()).isEqualTo("3x16x16");
+        assertThat(model.get("test_error").isNull()).isTrue();
+    }
+
+    @Test
+    void predictsTopKWithTheTrainingNormalisationFromPngOrRawPixels() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        server.loadFile(modelA);
+        Sample image = TinyModels.image(5, 3, 16, 16);
+        HttpResponse<String> r = post("/v1/predict?k=3", TinyModels.png(image));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+        JsonNode preds = json(r).get("predictions");
+        assertThat(preds).hasSize(3);
+        List<Double> probs = new ArrayList<>();
+        preds.forEach(p -> probs.add(p.get("probability").asDouble()));
+        assertThat(probs).isSortedAccordingTo(Collections.reverseOrder());
+        assertThat(preds.get(0).get("name").asText()).isIn("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck");
+
+        // The same image through the engine directly, normalised as the training job does.
+        float[] expected;
+        try (TrainingEngine e = ModelFile.load(modelA).engine()) {
+            float[] x = new float[3 * 16 * 16];
+            Augmenter.paper(3).eval(image, x, 0);
+            expected = e.predict(new Batch(x, new int[1], 3, 16, 16))[0];
+        }
+        int top = preds.get(0).get("class").asInt();
+        assertThat(probs.get(0)).isCloseTo(expected[top], org.assertj.core.data.Offset.offset(1e-5));
+        for (float p : expected) assertThat((double) p).isLessThanOrEqualTo(probs.get(0) + 1e-6);
+
+        // PNG is lossless: raw CHW bytes of the same image give the same answer.
+        HttpResponse<String> raw = send(HttpRequest.newBuilder(uri("/v1/predict?k=3")).header("Content-Type", "application/octet-stream")
+                .header("X-Image-Shape", "3x16x16").POST(HttpRequest.BodyPublishers.ofByteArray(image.pixels())).build());
+        assertThat(raw.statusCode()).isEqualTo(200);
+        assertThat(json(raw).get("predictions")).isEqualTo(preds);
+    }
+
+    @Test
+    void badRequestsGetAClearJsonError() throws Exception {
+        start(4096);
+        server.loadFile(modelA);
+        assertError(post("/v1/predict", new byte[5000]), 413, "Request body of 5000 bytes exceeds the limit of 4096 bytes (--max-request-bytes)");
+        assertError(post("/v1/predict", "not an image".getBytes()), 400, "Undecodable image (12 bytes): POST a PNG or JPEG, or raw CHW bytes with "
+                + "Content-Type application/octet-stream and X-Image-Shape");
+        assertError(post("/v1/predict", new byte[0]), 400, "Empty body: POST a PNG or JPEG image (or raw CHW bytes with X-Image-Shape)");
+        assertError(post("/v1/predict", TinyModels.png(TinyModels.image(2, 3, 20, 16))), 422,
+                "Image is 3x20x16 (CxHxW), the model takes 3x16x16");
+        assertError(post("/v1/predict", TinyModels.png(TinyModels.image(2, 1, 16, 16))), 422,
+                "Image is 1x16x16 (CxHxW), the model takes 3x16x16");
+        assertError(post("/v1/predict?k=11", TinyModels.png(TinyModels.image(2, 3, 16, 16))), 400, "Invalid value 11 for k: must be in [1, 10]");
+        assertError(post("/v1/predict?k=x", TinyModels.png(TinyModels.image(2, 3, 16, 16))), 400, "Invalid value for k: must be an integer in [1, 10]");
+        HttpResponse<String> getPredict = get("/v1/predict");
+        assertError(getPredict, 405, "Method GET not allowed on /v1/predict: POST an image");
+        assertThat(getPredict.headers().firstValue("Allow")).hasValue("POST");
+        assertError(post("/healthz", new byte[1]), 405, "Method POST not allowed on /healthz: use GET");
+        assertError(get("/v2/nothing"), 404, "No such endpoint /v2/nothing: use POST /v1/predict, GET /v1/model, /healthz, /readyz or /metrics");
+
+        String metrics = get("/metrics").body();
+        assertThat(metrics).contains("wrn_serve_requests_total{endpoint=\"/v1/predict\",code=\"413\"} 1")
+                .contains("wrn_serve_requests_total{endpoint=\"/v1/predict\",code=\"422\"} 2")
+                .contains("wrn_serve_requests_total{endpoint=\"other\",code=\"404\"} 1")
+                .contains("wrn_serve_predict_duration_seconds_count 8")
+                .contains("wrn_serve_predict_duration_seconds_bucket{le=\"+Inf\"} 8")
+                .contains("wrn_serve_model_version{model_id=\"a.wrnmodel\"} 0")
+                .contains("wrn_serve_model_loads_total 1");
+    }
+
+    @Test
+    void aCorruptUpdateIsRefusedAndTheCurrentModelStays() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        server.load(update(modelA, 1));
+        ModelUpdate bad = new ModelUpdate("tiny", 2, 3, 24, 0, null, null, modelB.toUri().toString(), "0".repeat(64), Files.size(modelB), 9, 0);
+        assertThatThrownBy(() -> server.load(bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the update announced 0000");
+        assertThat(server.current().version()).isEqualTo(1);
+        assertThat(server.metrics().loadFailures()).isEqualTo(1);
+        assertThat(get("/metrics").body()).contains("wrn_serve_model_load_failures_total 1");
+    }
+
+    @Test
+    void hotSwapUnderConcurrentRequestsNeverFailsARequest() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        ModelUpdate v1 = update(modelA, 1);
+        ModelUpdate v2 = update(modelB, 2);
+        server.load(v1);
+        byte[] png = TinyModels.png(TinyModels.image(9, 3, 16, 16));
+        AtomicBoolean swapping = new AtomicBoolean(true);
+        List<String> outcomes = Collections.synchronizedList(new ArrayList<>());
+        ExecutorService clients = Executors.newFixedThreadPool(2);
+        List<Future<?>> hammers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            hammers.add(clients.submit(() -> {
+                while (swapping.get()) {
+                    HttpResponse<String> r = post("/v1/predict", png);
+                    outcomes.add(r.statusCode() + " v" + (r.statusCode() == 200 ? json(r).get("model_version").asLong() : -1));
+                }
+                return null;
+            }));
+        }
+        for (int i = 0; i < 6; i++) server.load(i % 2 == 0 ? v2 : v1);
+        swapping.set(false);
+        for (Future<?> f : hammers) f.get();
+        clients.shutdown();
+        Set<String> distinct = new TreeSet<>(outcomes);
+        assertThat(outcomes).isNotEmpty();
+        assertThat(distinct).as("every response is 200 and names the old or the new version").isSubsetOf("200 v1", "200 v2");
+        assertThat(server.metrics().loads()).isEqualTo(7);
+        assertThat(server.current().version()).isEqualTo(1);
+    }
+
+    @Test
+    void serveCommandLoadsAModelFileGivenWithModel() throws Exception {
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--model", modelB.toString(), "--port", "0", "--bind", "127.0.0.1");
+        try (ServeCommand.Running running = cmd.start()) {
+            server = null;
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + running.server().port() + "/readyz")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(running.server().current().step()).isEqualTo(3);
+        }
+        assertThatThrownBy(() -> new ServeConfig("0.0.0.0", 70_000, 4, 1 << 20, null))
+                .hasMessage("Invalid value 70000 for --port: must be in [0, 65535]");
+        assertThatThrownBy(() -> new ServeConfig("0.0.0.0", 8080, 4, 10, null))
+                .hasMessage("Invalid value 10 for --max-request-bytes: must be >= 1024");
+    }
+
+    private static ModelUpdate update(Path file, long version) throws Exception {
+        byte[] b = Files.readAllBytes(file);
+        ModelFile.Provenance p = ModelFile.read(b, file.toString()).provenance();
+        return new ModelUpdate("tiny", version, p.steps(), p.imagesSeen(), 0, 0.5, p.steps(), file.toUri().toString(), ModelFile.sha256(b),
+                b.length, version, System.currentTimeMillis());
+    }
+
+    private static void assertError(HttpResponse<String> r, int status, String message) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+        JsonNode n = json(r);
+        assertThat(n.get("status").asInt()).isEqualTo(status);
+        assertThat(n.get("error").asText()).isEqualTo(message);
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    private URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + server.port() + path);
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return send(HttpRequest.newBuilder(uri(path)).GET().build());
+    }
+
+    private HttpResponse<String> post(String path, byte[] body) throws Exception {
+        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "image/png").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+    }
+
+    private HttpResponse<String> send(HttpRequest r) throws Exception {
+        return http.send(r, HttpResponse.BodyHandlers.ofString());
+    }
+}
