@@ -264,7 +264,6 @@ public final class LibtorchEngine extends AbstractEngine {
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 finite = Double.isFinite(loss) && gradientsFinite();
                 if (finite) update(lr);
-                }
             }
         }
         return new Outcome(loss, accuracy(logits, batch.labels(), classes), finite);
