@@ -37,6 +37,9 @@ public final class ParamsCommand implements Callable<Integer> {
         out.put("input", input);
         out.put("classes", classes);
         out.put("params", analytic);
+        // the one topology description, for tools outside the JVM (the PyTorch baseline of bin/gpu-check)
+        out.put("blocks", wrn.topology().blocks().stream().map(b -> Map.of("name", b.name(), "in", b.in(), "out", b.out(),
+                "stride", b.stride(), "projection", b.projection())).toList());
         if (verify) {
             try (TrainingEngine e = Engines.create(TrainConfig.paper(wrn))) {
                 out.put("params_dl4j", e.parameterCount());

@@ -69,7 +69,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", defaultValue = Defaults.DROPOUT_TEXT, description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
     double dropout;
 
-    @Option(names = "--engine", description = "Numeric engine: libtorch or dl4j (default: " + Defaults.ENGINE + ", or the --resume model's; either engine continues the other's model).")
+    @Option(names = "--engine", description = "Numeric engine: libtorch, dl4j or worker (default: " + Defaults.ENGINE + ", or the --resume model's; any engine continues another's model).")
     String engine;
 
     @Option(names = "--precision", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights) or auto (bf16 for libtorch where bf16 is fast, else fp32). Default: auto, or the --resume model's.")

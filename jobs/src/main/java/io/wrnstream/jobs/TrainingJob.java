@@ -15,6 +15,7 @@ import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.publish.LogSink;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.jobs.train.TrainerOperator;
+import io.wrnstream.jobs.update.FinalModelSink;
 import io.wrnstream.jobs.update.ModelPublisherOperator;
 import io.wrnstream.jobs.update.ModelVersions;
 import io.wrnstream.kafka.update.ModelUpdate;
@@ -29,6 +30,7 @@ import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -126,6 +128,10 @@ public final class TrainingJob {
         f.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.get(JobConfig.CHECKPOINT_DIR));
         f.set(StateBackendOptions.STATE_BACKEND, c.get(JobConfig.STATE_BACKEND));
         f.set(PipelineOptions.GENERIC_TYPES, false);
+        if (c.get(JobConfig.TRAINER_PARALLELISM) > 1) {
+            // Ranks joined only through their all-reduce are separate failover regions to Flink: restart them all.
+            f.set(JobManagerOptions.EXECUTION_FAILOVER_STRATEGY, "full");
+        }
         // Bounded restarts: a failure that comes back every time ends the job with its error instead of looping.
         if (c.get(JobConfig.RESTART_ATTEMPTS) == 0) {
             f.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
@@ -186,13 +192,19 @@ public final class TrainingJob {
         DataStream<AugmentedImage> augmented = decoded.map(new AugmentFunction(config.get(JobConfig.SEED)))
                 .uid("augment").name("augment (pad, crop, flip)").setParallelism(parallelism);
 
-        SingleOutputStreamOperator<TrainerEvent> trainer = augmented
-                .transform("minibatch + SGD", TypeInformation.of(TrainerEvent.class), new TrainerOperator(config))
-                .uid("trainer").setParallelism(1).setMaxParallelism(1);
+        // trainer.parallelism N > 1: N data-parallel ranks, fed forward (within a slot) when the parallelism allows.
+        int ranks = config.get(JobConfig.TRAINER_PARALLELISM);
+        DataStream<AugmentedImage> toTrainer = ranks == parallelism ? augmented : augmented.rebalance();
+        SingleOutputStreamOperator<TrainerEvent> trainer = toTrainer
+                .transform(ranks > 1 ? "minibatch + SGD (" + ranks + " data-parallel ranks)" : "minibatch + SGD",
+                        TypeInformation.of(TrainerEvent.class), new TrainerOperator(config))
+                .uid("trainer").setParallelism(ranks).setMaxParallelism(ranks);
         if (sinks.events() != null) {
             trainer.sinkTo(sinks.events()).uid("trainer-event-sink").name("trainer events").setParallelism(1);
         }
         trainer.sinkTo(new LogSink<>(EVENTS_LOGGER, TrainerEvent::toJson)).uid("trainer-event-log").name("trainer events: log").setParallelism(1);
+        trainer.getSideOutput(TrainerOperator.FINAL_MODEL).sinkTo(new FinalModelSink(config.get(JobConfig.MODEL_OUTPUT)))
+                .uid("final-model-sink").name("final model: " + config.get(JobConfig.MODEL_OUTPUT)).setParallelism(1);
 
         SingleOutputStreamOperator<Evaluation> evaluations = trainer.getSideOutput(TrainerOperator.SNAPSHOTS)
                 .transform("evaluate", TypeInformation.of(Evaluation.class), new EvaluatorOperator(config))

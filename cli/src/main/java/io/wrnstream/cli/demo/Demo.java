@@ -77,6 +77,10 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = Defaults.PRECISION, description = "fp32, bf16 (--engine libtorch) or auto: the engine's sensible default here (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--trainer-parallelism", defaultValue = "1",
+            description = "Data-parallel trainer ranks, gradients all-reduced over Gloo (needs --engine libtorch) (default: ${DEFAULT-VALUE}).")
+    int trainerParallelism;
+
     @Option(names = "--max-images", description = "Training images to ingest and train on (default: one epoch of the dataset, "
             + Defaults.DEMO_SYNTHETIC_IMAGES + " images of the synthetic set).")
     Long maxImages;
@@ -152,6 +156,8 @@ public final class Demo implements Callable<Integer> {
             m.put("model", model);
             m.put("engine", engine);
             m.put("precision", precision);
+            m.put("trainer.parallelism", String.valueOf(trainerParallelism));
+            if (trainerParallelism > 1) m.put("trainer.group-host", "127.0.0.1"); // every rank runs in this JVM
             m.put("input.shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
             m.put("batch-size", String.valueOf(batchSize));
             // Train on what was ingested, at most --max-images: the trainer stops there and the demo then stops the job.
@@ -178,6 +184,9 @@ public final class Demo implements Callable<Integer> {
 
             Configuration flink = TrainingJob.flinkConfiguration(config);
             flink.set(RestOptions.PORT, webUiPort);
+            // One slot per parallel subtask index: the decoders' parallelism or the trainer ranks, whichever is larger.
+            flink.set(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS,
+                    Math.max(config.get(JobConfig.PARALLELISM), config.get(JobConfig.TRAINER_PARALLELISM)));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
             new TrainingJob(config).defineWorkflow(env, KafkaIo.trainingSource(config), new TrainingJob.Sinks(KafkaIo.resultsSink(config),
                     KafkaIo.deadLetterSink(config), KafkaIo.eventSink(config, "demo.events"), KafkaIo.modelUpdateSink(config)));

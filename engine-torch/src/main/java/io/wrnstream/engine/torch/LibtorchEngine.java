@@ -4,6 +4,7 @@ import io.wrnstream.model.engine.AbstractEngine;
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.EngineState;
+import io.wrnstream.model.engine.ProcessGroup;
 import io.wrnstream.model.engine.ParamLayout;
 import io.wrnstream.model.engine.TrainConfig;
 
@@ -14,9 +15,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -79,6 +81,18 @@ public final class LibtorchEngine extends AbstractEngine {
     private final Tensor denseW;
     private final TensorOptional denseB;
     private final TensorOptional noBias = new TensorOptional();
+    /** Trainable slots, in layout order: the order of the gradients in the data-parallel exchange buffer. */
+    private final List<Slot> trainable = new ArrayList<>();
+    /** BatchNorm running mean and variance slots, in layout order: after the gradients in the exchange buffer. */
+    private final List<Slot> bnStats = new ArrayList<>();
+    /** Data-parallel buffers, allocated on the first group step: [gradients | BN statistics | loss sum, correct]. */
+    private Tensor exchangeBuffer;
+    /** BatchNorm statistics at the start of the current group step. */
+    private Tensor startStats;
+    /** This engine's own dropout generator for group steps (CPU): ranks in one JVM must not share libtorch's global one. */
+    private Generator shareGenerator;
+    private long gradientLength;
+    private long statsLength;
 
     /** One array of the layout and the tensor that holds it (plus its momentum buffer when trainable). */
     private record Slot(ParamLayout.Entry entry, Tensor tensor, Tensor momentum) {}
@@ -122,7 +136,10 @@ public final class LibtorchEngine extends AbstractEngine {
                         m = toDevice(slice(updater, e.updaterOffset(), e.length()), e.shape(), e.shape().length == 4);
                     }
                 }
-                slots.add(new Slot(e, t, m));
+                Slot slot = new Slot(e, t, m);
+                slots.add(slot);
+                if (e.kind().trainable()) trainable.add(slot);
+                if (e.kind() == ParamLayout.Kind.BN_MEAN || e.kind() == ParamLayout.Kind.BN_LOG10_STD) bnStats.add(slot);
                 byName.put(e.name(), t);
             }
         }
@@ -161,6 +178,9 @@ public final class LibtorchEngine extends AbstractEngine {
         LibtorchEngine e = new LibtorchEngine(config, options, initialParams(layout, config.seed()), new float[(int) updLength], 0, 0);
         LOG.info("Created libtorch engine for {} ({} trainable parameters) on {} in {}{}: {}", config.wrn().name(),
                 layout.trainableLength(), e.deviceType, config.precision(), e.channelsLast ? " channels-last" : "", config);
+        if (e.deviceType == DeviceType.CPU && TorchNatives.gpuBuild()) {
+            LOG.warn("libtorch's GPU build found no usable CUDA device (device={}): training on the CPU", options.device());
+        }
         return e;
     }
 
@@ -181,22 +201,7 @@ public final class LibtorchEngine extends AbstractEngine {
      * running mean 0 and variance 1, classifier bias 0, in the canonical layout.
      */
     static float[] initialParams(ParamLayout layout, long seed) {
-        float[] p = new float[Math.toIntExact(layout.length())];
-        SplittableRandom random = new SplittableRandom(seed);
-        for (ParamLayout.Entry e : layout.entries()) {
-            int off = (int) e.offset(), n = (int) e.length();
-            long[] s = e.shape();
-            switch (e.kind()) {
-                case CONV_WEIGHT, DENSE_WEIGHT -> {
-                    long fanIn = n / s[0];
-                    double std = Math.sqrt(2.0 / fanIn);
-                    for (int i = 0; i < n; i++) p[off + i] = (float) (random.nextGaussian() * std);
-                }
-                case BN_GAMMA -> java.util.Arrays.fill(p, off, off + n, 1f);
-                case BN_BETA, BN_MEAN, BN_LOG10_STD, DENSE_BIAS -> { /* zeros; log10(std) 0 is variance 1 */ }
-            }
-        }
-        return p;
+        return layout.initialParams(seed);  // in the model module, so that every PyTorch-style engine starts alike
     }
 
     @Override
@@ -242,6 +247,177 @@ public final class LibtorchEngine extends AbstractEngine {
         return new Outcome(loss, accuracy(logits, batch.labels(), classes), finite);
     }
 
+    // --- Data-parallel step (see AbstractEngine#trainStep(List, long[], ProcessGroup)) --------------------------------
+
+    /**
+     * Phase 1: for each share, from the step's starting BatchNorm statistics, forward and backward of the share's mean
+     * loss times its image count (autograd sums the shares' gradients); the statistics each share produced are summed,
+     * image-weighted, into the exchange buffer after the gradients, and the loss sum and correct count after them.
+     * Dropout masks come from this engine's own generator (CPU) seeded per share, so ranks that share a JVM do not race
+     * on libtorch's global generator; on CUDA the global CUDA generator is reseeded (one rank per GPU and process).
+     */
+    @Override
+    protected Local accumulateGradients(List<Batch> shares, long step, int rank, int ranks) {
+        allocateExchange();
+        int images = 0;
+        double lossSum = 0, correct = 0;
+        int classes = config.wrn().classes();
+        try (PointerScope scope = new PointerScope()) {
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                copyStats(startStats, true);
+                exchangeBuffer.zero_();
+            }
+            Tensor statSum = exchangeBuffer.narrow(0, gradientLength, statsLength);
+            for (int i = 0; i < shares.size(); i++) {
+                Batch b = shares.get(i);
+                int n = b.size();
+                if (n == 0) continue;
+                long seed = shareDropoutSeed(config.seed(), step, rank + i * ranks);
+                if (deviceType == DeviceType.CPU) {
+                    shareGenerator.set_current_seed(seed);
+                } else {
+                    torch.manual_seed(seed);
+                }
+                try (NoGradGuard noGrad = new NoGradGuard()) {
+                    copyStats(startStats, false); // every share starts from the step's statistics
+                }
+                Tensor out;
+                try (Autocast ac = new Autocast()) {
+                    out = forward(input(b), true).to(ScalarType.Float);
+                }
+                Tensor loss = torch.nll_loss(torch.log_softmax(out, 1), labels(b));
+                loss.mul(new Scalar((double) n)).backward();
+                double l = loss.item_double();
+                float[] logits = new float[n * classes];
+                copyOut(out.detach(), logits);
+                lossSum += l * n;
+                correct += Math.round(accuracy(logits, b.labels(), classes) * n);
+                images += n;
+                try (NoGradGuard noGrad = new NoGradGuard()) {
+                    long off = 0;
+                    for (Slot s : bnStats) {
+                        long len = s.entry().length();
+                        statSum.narrow(0, off, len).add_(s.tensor().reshape(-1), new Scalar((double) n));
+                        off += len;
+                    }
+                }
+            }
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                long off = 0;
+                for (Slot s : trainable) {
+                    long len = s.entry().length();
+                    Tensor g = s.tensor().grad();
+                    if (g.defined()) exchangeBuffer.narrow(0, off, len).copy_(g.reshape(-1));
+                    s.tensor().mutable_grad().reset();
+                    off += len;
+                }
+                copyStats(startStats, false); // until the exchange decides: the step's starting statistics
+            }
+        }
+        return new Local(images, lossSum, correct);
+    }
+
+    /**
+     * Phase 2: one small all-reduce gathers every rank's image count and signals (each rank writes its own column of a
+     * zero {@code int64} table, so the sum is a gather); when any rank had images, one all-reduce sums the exchange
+     * buffer (gradients, statistics, loss sum, correct count). A group of one skips the communication.
+     */
+    @Override
+    protected Exchanged exchange(Local local, long[] signals, ProcessGroup group) {
+        int ranks = group.size(), rank = group.rank();
+        int fields = 1 + signals.length;
+        long[] table = new long[fields * ranks];
+        table[rank] = local.images();
+        for (int f = 0; f < signals.length; f++) table[(1 + f) * ranks + rank] = signals[f];
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            long last = gradientLength + statsLength;
+            exchangeBuffer.narrow(0, last, 1).fill_(new Scalar(local.lossSum()));
+            exchangeBuffer.narrow(0, last + 1, 1).fill_(new Scalar(local.correct()));
+            if (ranks > 1) {
+                C10dGroup c10d = c10d(group);
+                Tensor t = torch.empty(table.length).to(ScalarType.Long);
+                t.data_ptr_long().put(table);
+                Tensor onDevice = c10d.cuda() ? t.to(device, ScalarType.Long) : t;
+                c10d.allreduceSum(onDevice);
+                onDevice.cpu().contiguous().data_ptr_long().get(table);
+            }
+            int[] imagesByRank = new int[ranks];
+            int images = 0;
+            for (int r = 0; r < ranks; r++) {
+                imagesByRank[r] = Math.toIntExact(table[r]);
+                images += imagesByRank[r];
+            }
+            long[][] gathered = new long[ranks][signals.length];
+            for (int r = 0; r < ranks; r++) for (int f = 0; f < signals.length; f++) gathered[r][f] = table[(1 + f) * ranks + r];
+            if (images == 0) return new Exchanged(0, 0, 0, true, imagesByRank, gathered);
+            if (ranks > 1) c10d(group).allreduceSum(exchangeBuffer);
+            float[] tail = new float[2];
+            copyOut(exchangeBuffer.narrow(0, last, 2), tail);
+            boolean finite = Double.isFinite(tail[0]) && Double.isFinite(exchangeBuffer.narrow(0, 0, gradientLength).sum().item_double());
+            return new Exchanged(images, tail[0], tail[1], finite, imagesByRank, gathered);
+        }
+    }
+
+    /**
+     * Phase 3: gradients and statistics divided by the step's image count; the update from those gradients; the
+     * BatchNorm statistics set to their image-weighted mean (or kept at the step's start when the step is not finite).
+     */
+    @Override
+    protected void applyAveraged(Exchanged x, double lr) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            Scalar n = new Scalar((double) x.images());
+            if (x.finite()) {
+                exchangeBuffer.narrow(0, 0, gradientLength + statsLength).div_(n);
+                List<Tensor> grads = new ArrayList<>(trainable.size());
+                long off = 0;
+                for (Slot s : trainable) {
+                    long len = s.entry().length();
+                    grads.add(exchangeBuffer.narrow(0, off, len).view(s.entry().shape()));
+                    off += len;
+                }
+                update(lr, grads);
+                copyStats(exchangeBuffer.narrow(0, gradientLength, statsLength), false);
+            } else {
+                copyStats(startStats, false);
+            }
+        }
+    }
+
+    private static C10dGroup c10d(ProcessGroup group) {
+        if (group instanceof C10dGroup c) return c;
+        throw new IllegalArgumentException("The libtorch engine exchanges gradients over a group it opened (TorchEngineProvider.openGroup), not "
+                + group);
+    }
+
+    /** Copies the BatchNorm statistics into {@code flat} ({@code toFlat}) or from it, in layout order. */
+    private void copyStats(Tensor flat, boolean toFlat) {
+        long off = 0;
+        for (Slot s : bnStats) {
+            long len = s.entry().length();
+            Tensor part = flat.narrow(0, off, len);
+            if (toFlat) {
+                part.copy_(s.tensor().reshape(-1));
+            } else {
+                s.tensor().copy_(part.view(s.entry().shape()));
+            }
+            off += len;
+        }
+    }
+
+    /** Allocates the data-parallel buffers once, outside any pointer scope (they live as long as the engine). */
+    private void allocateExchange() {
+        if (exchangeBuffer != null) return;
+        gradientLength = 0;
+        for (Slot s : trainable) gradientLength += s.entry().length();
+        statsLength = 0;
+        for (Slot s : bnStats) statsLength += s.entry().length();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            exchangeBuffer = toDevice(new float[Math.toIntExact(gradientLength + statsLength + 2)], new long[] {gradientLength + statsLength + 2}, false);
+            startStats = toDevice(new float[Math.toIntExact(statsLength)], new long[] {statsLength}, false);
+        }
+        if (deviceType == DeviceType.CPU) shareGenerator = torch.make_generator_cpu(config.seed());
+    }
+
     /** The complete training state in the canonical layout (see {@link ParamLayout}). */
     @Override
     protected EngineState exportState() {
@@ -276,6 +452,10 @@ public final class LibtorchEngine extends AbstractEngine {
         }
         noBias.close();
         denseB.close();
+        if (exchangeBuffer != null) {
+            exchangeBuffer.close();
+            startStats.close();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -307,10 +487,16 @@ public final class LibtorchEngine extends AbstractEngine {
         Tensor act1 = torch.relu_(bn(h, b.bn1(), train));
         Tensor y = conv(act1, b.conv1(), b.stride(), 1);
         y = torch.relu_(bn(y, b.bn2(), train));
-        if (p > 0 && train) y = torch.dropout(y, p, true);
+        if (p > 0 && train) y = shareGenerator == null ? torch.dropout(y, p, true) : dropout(y, p, shareGenerator);
         y = conv(y, b.conv2(), 1, 1);
         Tensor shortcut = b.shortcut() == null ? h : conv(act1, b.shortcut(), b.stride(), 0);
         return y.add(shortcut);
+    }
+
+    /** Inverted dropout with masks from {@code g} (what {@code torch.dropout} does with the global generator). */
+    private static Tensor dropout(Tensor y, double p, Generator g) {
+        Tensor keep = torch.empty_like(y).bernoulli_(1 - p, new GeneratorOptional(g)).div_(new Scalar(1 - p));
+        return y.mul(keep);
     }
 
     private Tensor conv(Tensor x, Tensor w, long stride, long pad) {
@@ -323,12 +509,19 @@ public final class LibtorchEngine extends AbstractEngine {
 
     /** {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}. */
     private void update(double lr) {
+        List<Tensor> grads = new ArrayList<>(trainable.size());
+        for (Slot s : trainable) grads.add(s.tensor().grad());
+        update(lr, grads);
+    }
+
+    /** The update with {@code grads[i]} the gradient of {@code trainable[i]} (undefined: no update of that tensor). */
+    private void update(double lr, List<Tensor> grads) {
         OptimConfig o = config.optim();
         Scalar wd = new Scalar(o.weightDecay()), mu = new Scalar(o.momentum()), negLr = new Scalar(-lr);
-        for (Slot s : slots) {
-            if (!s.entry().kind().trainable()) continue;
+        for (int i = 0; i < trainable.size(); i++) {
+            Slot s = trainable.get(i);
             Tensor p = s.tensor();
-            Tensor g = p.grad();
+            Tensor g = grads.get(i);
             if (!g.defined()) continue;
             if (o.weightDecay() > 0 && s.entry().kind().decayed(o.decayBatchNorm())) g.add_(p, wd);
             if (s.momentum() != null) {

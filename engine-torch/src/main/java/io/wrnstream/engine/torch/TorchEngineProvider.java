@@ -1,11 +1,13 @@
 package io.wrnstream.engine.torch;
 
+import io.wrnstream.model.engine.GroupSpec;
+import io.wrnstream.model.engine.ProcessGroup;
+
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.EngineProvider;
 import io.wrnstream.model.engine.EngineState;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
-import java.util.List;
 import org.bytedeco.pytorch.global.torch;
 
 /** The libtorch engine as a {@link EngineProvider} service ({@code engine=libtorch}). */
@@ -15,11 +17,6 @@ public final class TorchEngineProvider implements EngineProvider {
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public List<String> precisions() {
-        return TrainConfig.precisions(NAME);
     }
 
     @Override
@@ -40,6 +37,18 @@ public final class TorchEngineProvider implements EngineProvider {
     @Override
     public TrainingEngine restore(EngineState state, EngineOptions options) {
         return LibtorchEngine.restore(state, options);
+    }
+
+    /** Gloo on the CPU; NCCL when {@code device} is CUDA (GPU natives only). */
+    @Override
+    public ProcessGroup openGroup(GroupSpec spec, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return C10dGroup.open(spec, hosted, false);
+    }
+
+    /** Over NCCL for engines on CUDA devices, Gloo on the CPU. */
+    @Override
+    public ProcessGroup openGroup(GroupSpec spec, EngineOptions options, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return C10dGroup.open(spec, hosted, options.cuda());
     }
 
     @Override

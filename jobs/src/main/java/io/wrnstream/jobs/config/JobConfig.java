@@ -185,7 +185,21 @@ public final class JobConfig implements Serializable {
             "File holding the key (>= 32 bytes) that signs model updates with HMAC-SHA256 for serve --signing-key-file; empty = unsigned",
             new Rule<>(v -> true, "a file path or empty", UnaryOperator.identity()));
     public static final ConfigOption<Integer> PARALLELISM = declare(key("parallelism").intType().defaultValue(2),
-            "Parallelism of decoding and augmentation (the trainer and evaluator always run with 1)", integer(1, 4096));
+            "Parallelism of decoding and augmentation (the trainer runs with trainer.parallelism, the evaluator with 1)", integer(1, 4096));
+    public static final ConfigOption<Integer> TRAINER_PARALLELISM = declare(key("trainer.parallelism").intType().defaultValue(1),
+            "Data-parallel trainer ranks (one Flink subtask each; gradients all-reduced every step, libtorch only); batch-size stays the global batch",
+            integer(1, 1024));
+    public static final ConfigOption<Duration> TRAINER_FLUSH_INTERVAL = declare(key("trainer.flush-interval").durationType()
+            .defaultValue(Duration.ofSeconds(2)),
+            "With trainer.parallelism > 1: a rank that waited this long steps with the images it has (possibly none), so idle partitions never stall the others",
+            duration(false));
+    public static final ConfigOption<Duration> TRAINER_GROUP_TIMEOUT = declare(key("trainer.group-timeout").durationType()
+            .defaultValue(Duration.ofSeconds(90)),
+            "With trainer.parallelism > 1: longest wait for the ranks to meet or for one all-reduce; keep it below task.cancellation.timeout (3min)",
+            duration(false));
+    public static final ConfigOption<String> TRAINER_GROUP_HOST = declare(key("trainer.group-host").stringType().defaultValue("auto"),
+            "With trainer.parallelism > 1: the address rank 0 announces for its group store (auto: this TaskManager's host address)",
+            nonEmpty("a host name or address, or auto"));
     public static final ConfigOption<Long> PROGRESS_STEPS = declare(key("progress.steps").longType().defaultValue(10L),
             "Log a progress line every N training steps", atLeast(1));
     public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = declare(key("results.transaction-timeout").durationType()
@@ -279,6 +293,18 @@ public final class JobConfig implements Serializable {
             throw new IllegalStateException("results.transaction-timeout=" + raw.get(TRANSACTION_TIMEOUT.key())
                     + " must be longer than checkpoint.interval=" + raw.get(CHECKPOINT_INTERVAL.key())
                     + ": a transaction stays open from one checkpoint to the next");
+        }
+        if (get(TRAINER_PARALLELISM) > 1 && !"libtorch".equals(get(ENGINE))) {
+            throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " needs engine=libtorch (engine=" + get(ENGINE)
+                    + " trains with one rank only): set engine=libtorch or trainer.parallelism=1");
+        }
+        if (get(TRAINER_PARALLELISM) > get(BATCH_SIZE)) {
+            throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " is larger than batch-size=" + get(BATCH_SIZE)
+                    + ": every rank needs at least one image of each global batch");
+        }
+        if (get(TRAINER_PARALLELISM) > 1 && get(TRAINER_GROUP_TIMEOUT).compareTo(Duration.ofMinutes(3)) >= 0) {
+            throw new IllegalStateException("trainer.group-timeout=" + raw.get(TRAINER_GROUP_TIMEOUT.key())
+                    + " must stay below Flink's task.cancellation.timeout (3min): a rank stuck in an all-reduce cannot be interrupted");
         }
         trainConfig(); // validates the model and optimiser combination (e.g. nesterov with momentum 0)
     }

@@ -4,21 +4,22 @@ import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
 import io.wrnstream.jobs.metrics.TrainerMetrics;
 import io.wrnstream.jobs.update.ModelCandidate;
-import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
 import io.wrnstream.jobs.config.Preflight;
-import io.wrnstream.model.wrn.WrnConfig;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.wrnstream.model.engine.AbstractEngine;
+import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.GroupSpec;
+import io.wrnstream.model.engine.GroupStep;
+import io.wrnstream.model.engine.ProcessGroup;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
-import java.util.zip.CRC32;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -35,8 +36,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Minibatch assembly and SGD in one stateful operator, run with parallelism 1: buffers augmented images into
- * minibatches of {@code batch-size}, calls {@link TrainingEngine#trainStep} for each, emits a {@link ModelSnapshot}
+ * Minibatch assembly and SGD in one stateful operator, run with parallelism 1: a {@link Trainer} buffers augmented
+ * images into minibatches of {@code batch-size}, calls {@link TrainingEngine#trainStep} for each, emits a {@link ModelSnapshot}
  * on {@link #SNAPSHOTS} every {@code snapshot.steps} steps or {@code snapshot.interval}, and reports
  * {@link TrainerEvent}s on its main output.
  *
@@ -50,7 +51,10 @@ import org.slf4j.LoggerFactory;
  * counts: see {@link TrainerMetrics}.
  *
  * <p><b>Bounds.</b> When {@code max-images} or {@code max-time} is reached, or the input ends, the trainer trains the
- * last partial batch, emits a final snapshot, writes the final model to {@code model.output} and ignores further input.
+ * last partial batch, emits a final snapshot and the final model on {@link #FINAL_MODEL}, and ignores further input.
+ *
+ * <p>The batching, bounds, cadences and events are the plain {@link Trainer}'s; this operator holds its state, outputs,
+ * checkpoint hooks, device choice and the fault injection of {@code debug.fail-after-checkpoint}.
  */
 public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         implements OneInputStreamOperator<AugmentedImage, TrainerEvent>, BoundedOneInput {
@@ -66,42 +70,57 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
      */
     public static final OutputTag<ModelCandidate> MODEL_CANDIDATES = new OutputTag<>("model-candidates", TypeInformation.of(ModelCandidate.class));
 
+    /**
+     * Side output of the final model, once, when a bound or the end of input stops training; the job writes it to
+     * {@code model.output} with {@link io.wrnstream.jobs.update.FinalModelSink}.
+     */
+    public static final OutputTag<ModelCandidate> FINAL_MODEL = new OutputTag<>("final-model", TypeInformation.of(ModelCandidate.class));
+
     private final JobConfig config;
 
     private transient TrainConfig train;
-    private transient TrainingEngine engine;
     private transient ListState<byte[]> state;
     private transient TrainerState restored;
-    private transient List<AugmentedImage> pending;
-    private transient long snapshotVersion;
-    private transient long lastSnapshotStep;
-    private transient long lastSnapshotNanos;
-    private transient long trainingNanos;
-    private transient boolean finished;
+    /** Data-parallel only: the checkpoint restored from (0: fresh), and every rank's restored entry. */
+    private transient long restoredCheckpoint;
+    private transient List<RankState> restoredRanks;
+    private transient ProcessGroup group;
+    private transient org.apache.flink.core.fs.Path rendezvous;
+    private transient Trainer trainer;
     private transient boolean checkpointedThisAttempt;
-    private transient boolean failBeforeNextRecord;
-    private transient boolean inputEnded;
-    private transient long preparedCheckpointId;
-    private transient byte[] preparedEngine;
-    private transient double preparedMillis;
-    private transient long lastStepEventNanos;
-    private transient long lastStepEventImages;
-    private transient long skipped;
     private transient TrainerMetrics metrics;
-    private transient StepResult lastStep;
-    private transient long lastOfferedStep;
-    private transient int checkpointsSinceOffer;
+    private transient boolean failBeforeNextRecord;
 
     /** A trainer for the model, optimiser, batch size, bounds and snapshot cadence of {@code config}. */
     public TrainerOperator(JobConfig config) {
         this.config = config;
     }
 
+    /** The trainer's cadences and bounds in {@code config}. */
+    static Trainer.Settings settings(JobConfig config) {
+        return new Trainer.Settings(config.get(JobConfig.BATCH_SIZE), config.get(JobConfig.MAX_IMAGES), config.get(JobConfig.MAX_TIME),
+                config.get(JobConfig.SNAPSHOT_STEPS), config.get(JobConfig.SNAPSHOT_INTERVAL), config.get(JobConfig.PROGRESS_STEPS),
+                config.get(JobConfig.MODEL_PUBLISH), config.get(JobConfig.MODEL_PUBLISH_EVERY));
+    }
+
+    /** Whether this trainer is one of {@code trainer.parallelism} > 1 data-parallel ranks. */
+    private boolean dataParallel() {
+        return config.get(JobConfig.TRAINER_PARALLELISM) > 1;
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("trainer-state", BytePrimitiveArraySerializer.INSTANCE));
         restored = null;
+        if (dataParallel()) {
+            // Union state: on restore every rank sees every rank's entry, so it can load the model the last rank stored.
+            state = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>("trainer-ranks", BytePrimitiveArraySerializer.INSTANCE));
+            restoredCheckpoint = context.getRestoredCheckpointId().orElse(0L);
+            restoredRanks = new ArrayList<>();
+            if (context.isRestored()) for (byte[] b : state.get()) restoredRanks.add(RankState.deserialize(b));
+            return;
+        }
+        state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("trainer-state", BytePrimitiveArraySerializer.INSTANCE));
         if (context.isRestored()) {
             Iterator<byte[]> it = state.get().iterator();
             if (it.hasNext()) restored = TrainerStateSerializer.deserialize(it.next());
@@ -113,35 +132,118 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void open() throws Exception {
         super.open();
         train = config.trainConfig();
-        pending = new ArrayList<>(train.batchSize());
-        preparedCheckpointId = -1;
         EngineOptions options = chooseDevice();
         if (options.cuda() && TrainConfig.AUTO.equals(config.get(JobConfig.PRECISION))) {
             train = train.withEngine(train.engine(), TrainConfig.defaultPrecision(train.engine(), true));
         }
         String memory = Preflight.memoryProblem(config, Preflight.machineMemory(config));
         if (memory != null) throw new IllegalStateException(memory); // before ND4J/libtorch allocate and crash the JVM
+        Trainer.Settings settings = settings(config);
+        if (dataParallel()) {
+            openRank(settings, options);
+            return;
+        }
         if (restored != null) {
-            engine = Engines.restore(restored.engine(), options);
-            pending.addAll(restored.pending());
-            snapshotVersion = restored.snapshotVersion();
-            lastSnapshotStep = restored.lastSnapshotStep();
-            trainingNanos = restored.trainingNanos();
-            finished = restored.finished();
-            long crc = crc(engine.snapshot());
-            LOG.info("Trainer restored from checkpoint {}: step {}, {} images seen, {} pending images, state crc {}", restored.checkpointId(),
-                    engine.step(), engine.imagesSeen(), pending.size(), crc);
-            output.collect(new StreamRecord<>(event(TrainerEvent.Kind.RESTORED, restored.checkpointId(), crc)));
+            TrainingEngine engine = Engines.restore(restored.engine(), options);
+            registerMetrics(engine, restored.snapshotVersion());
+            trainer = Trainer.resume(train, settings, engine, restored, new Outputs(), System::nanoTime);
             restored = null;
         } else {
-            engine = Engines.create(train, options);
-            LOG.info("Trainer started a new {} ({} parameters), batch {}, seed {}", train.wrn().name(), engine.parameterCount(),
-                    train.batchSize(), train.seed());
+            TrainingEngine engine = Engines.create(train, options);
+            registerMetrics(engine, 0);
+            trainer = Trainer.start(train, settings, engine, new Outputs(), System::nanoTime);
         }
-        lastOfferedStep = engine.step(); // a restored model was offered with its checkpoint; a fresh one is untrained
-        lastSnapshotNanos = System.nanoTime();
-        lastStepEventNanos = System.nanoTime();
-        lastStepEventImages = engine.imagesSeen();
+    }
+
+    /**
+     * Joins the data-parallel group as rank = subtask index: rendezvous under the checkpoint directory, a fresh group
+     * per attempt and restore point, then the model of the restored checkpoint (stored by the rank that took its
+     * barrier last) and this rank's own pending images and counters.
+     */
+    private void openRank(Trainer.Settings settings, EngineOptions options) {
+        int rank = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        int ranks = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        if (ranks != config.get(JobConfig.TRAINER_PARALLELISM)) {
+            throw new IllegalStateException("The trainer runs with " + ranks + " subtasks but trainer.parallelism=" + config.get(JobConfig.TRAINER_PARALLELISM));
+        }
+        String generation = Rendezvous.generation(getRuntimeContext().getJobInfo().getJobId().toHexString(),
+                getRuntimeContext().getTaskInfo().getAttemptNumber(), restoredCheckpoint);
+        Duration timeout = config.get(JobConfig.TRAINER_GROUP_TIMEOUT);
+        rendezvous = Rendezvous.file(config.get(JobConfig.CHECKPOINT_DIR), generation);
+        String host = groupHost();
+        int port = rank == 0 ? 0 : Rendezvous.await(rendezvous, timeout).getPort();
+        if (rank != 0) host = Rendezvous.await(rendezvous, timeout).getHostString();
+        group = Engines.provider(train.engine()).openGroup(new GroupSpec(rank, ranks, host, port, "wrn/" + generation, timeout), options,
+                address -> Rendezvous.publish(rendezvous, address));
+        TrainingEngine engine;
+        TrainerState own = null;
+        if (!restoredRanks.isEmpty()) {
+            RankState model = restoredRanks.stream().filter(r -> r.state().engine().length > 0).findFirst().orElseThrow(() ->
+                    new IllegalStateException("Restored trainer state of checkpoint " + restoredCheckpoint + " holds no model: no rank took its barrier last"));
+            RankState mine = restoredRanks.stream().filter(r -> r.rank() == rank).findFirst().orElseThrow(() ->
+                    new IllegalStateException("Restored trainer state has no entry of rank " + rank + ": trainer.parallelism changed?"));
+            if (mine.ranks() != ranks) {
+                throw new IllegalStateException("Checkpoint " + restoredCheckpoint + " was taken with trainer.parallelism=" + mine.ranks()
+                        + ", this job runs " + ranks + ": keep trainer.parallelism when restoring");
+            }
+            engine = Engines.restore(model.state().engine(), options);
+            TrainerState s = mine.state();
+            own = new TrainerState(s.checkpointId(), model.state().engine(), engine.step(), engine.imagesSeen(), s.snapshotVersion(),
+                    s.lastSnapshotStep(), s.trainingNanos(), s.finished(), s.pending());
+        } else {
+            engine = Engines.create(train, options);
+        }
+        registerMetrics(engine, own == null ? 0 : own.snapshotVersion());
+        Trainer.Group peers = new Trainer.Group() {
+            @Override
+            public int rank() {
+                return group.rank();
+            }
+
+            @Override
+            public int size() {
+                return group.size();
+            }
+
+            @Override
+            public GroupStep step(List<Batch> shares, long[] signals) {
+                return ((AbstractEngine) engine).trainStep(shares, signals, group);
+            }
+
+            @Override
+            public long arrive(String key) {
+                return group.arrive(key);
+            }
+        };
+        Outputs outputs = new Outputs(rank);
+        trainer = (own == null ? Trainer.start(train, settings, engine, outputs, System::nanoTime)
+                : Trainer.resume(train, settings, engine, own, outputs, System::nanoTime))
+                .joining(peers, config.get(JobConfig.TRAINER_FLUSH_INTERVAL), restoredCheckpoint);
+        scheduleFlush();
+    }
+
+    private String groupHost() {
+        String h = config.get(JobConfig.TRAINER_GROUP_HOST);
+        if (!h.equals("auto")) return h;
+        try {
+            return java.net.InetAddress.getLocalHost().getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            return "127.0.0.1";
+        }
+    }
+
+    /** The flush timer: a rank that waited {@code trainer.flush-interval} steps with what it has. */
+    private void scheduleFlush() {
+        long every = config.get(JobConfig.TRAINER_FLUSH_INTERVAL).toMillis();
+        getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + every, t -> {
+            if (trainer != null && !trainer.finished()) {
+                trainer.onTimer();
+                scheduleFlush();
+            }
+        });
+    }
+
+    private void registerMetrics(TrainingEngine engine, long snapshotVersion) {
         metrics = TrainerMetrics.register(getMetricGroup(), engine.step(), engine.imagesSeen(), train.optim().epochOf(engine.imagesSeen()),
                 train.optim().learningRateAt(engine.imagesSeen()), snapshotVersion);
         metrics.registerDeviceMemory(engine.deviceMemory());
@@ -170,52 +272,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             failBeforeNextRecord = false;
             throw new IllegalStateException("debug.fail-after-checkpoint=true: the trainer fails on purpose once after the first completed checkpoint");
         }
-        if (finished) {
-            skipped++;
-            return;
-        }
-        pending.add(element.getValue());
-        if (pending.size() >= nextBatchSize()) trainPending();
-    }
-
-    /** Images the next step takes: the batch size, or fewer to stop exactly at {@code max-images}. */
-    private int nextBatchSize() {
-        long max = config.get(JobConfig.MAX_IMAGES);
-        return max > 0 ? (int) Math.max(1, Math.min(train.batchSize(), max - engine.imagesSeen())) : train.batchSize();
-    }
-
-    private void trainPending() throws Exception {
-        int n = pending.size();
-        WrnConfig w = train.wrn();
-        int size = w.channels() * w.height() * w.width();
-        float[] x = new float[n * size];
-        int[] labels = new int[n];
-        for (int i = 0; i < n; i++) {
-            AugmentedImage a = pending.get(i);
-            if (a.x().length != size) {
-                throw new IllegalStateException("Augmented image " + a.id() + " has " + a.x().length + " floats, the model takes " + size);
-            }
-            System.arraycopy(a.x(), 0, x, i * size, size);
-            labels[i] = a.label();
-        }
-        pending.clear();
-        long t0 = System.nanoTime();
-        lastStep = engine.trainStep(new Batch(x, labels, w.channels(), w.height(), w.width()));
-        long nanos = System.nanoTime() - t0;
-        trainingNanos += nanos;
-        metrics.onStep(lastStep, nanos, train.optim().epochOf(lastStep.imagesSeen()));
-        if (lastStep.step() % config.get(JobConfig.PROGRESS_STEPS) == 0) {
-            TrainerEvent e = event(TrainerEvent.Kind.STEP, -1, 0);
-            LOG.info("step {} images {} loss {} acc {} lr {} ({} images/s)", e.step(), e.imagesSeen(), String.format("%.4f", e.loss()),
-                    String.format("%.3f", e.accuracy()), e.learningRate(), String.format("%.1f", e.imagesPerSecond()));
-            output.collect(new StreamRecord<>(e));
-        }
-        failIfInjectedAt(lastStep.step());
-        if (boundReached()) {
-            finishTraining();
-        } else if (snapshotDue()) {
-            emitSnapshot();
-        }
+        trainer.add(element.getValue());
     }
 
     /**
@@ -230,50 +287,9 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         }
     }
 
-    private boolean boundReached() {
-        long maxImages = config.get(JobConfig.MAX_IMAGES);
-        long maxNanos = config.get(JobConfig.MAX_TIME).toNanos();
-        return (maxImages > 0 && engine.imagesSeen() >= maxImages) || (maxNanos > 0 && trainingNanos >= maxNanos);
-    }
-
-    private boolean snapshotDue() {
-        long everySteps = config.get(JobConfig.SNAPSHOT_STEPS);
-        long everyNanos = config.get(JobConfig.SNAPSHOT_INTERVAL).toNanos();
-        return (everySteps > 0 && engine.step() - lastSnapshotStep >= everySteps)
-                || (everyNanos > 0 && System.nanoTime() - lastSnapshotNanos >= everyNanos);
-    }
-
-    private void emitSnapshot() {
-        long t0 = System.nanoTime();
-        snapshotVersion++;
-        lastSnapshotStep = engine.step();
-        lastSnapshotNanos = t0;
-        output.collect(SNAPSHOTS, new StreamRecord<>(new ModelSnapshot(snapshotVersion, engine.step(), engine.imagesSeen(),
-                train.optim().epochOf(engine.imagesSeen()), System.currentTimeMillis(), engine.snapshot())));
-        metrics.onSnapshot(snapshotVersion, System.nanoTime() - t0);
-    }
-
-    private void finishTraining() throws Exception {
-        if (!pending.isEmpty()) {
-            trainPending(); // may call finishTraining() again through boundReached(); the flag below makes that harmless
-            if (finished) return;
-        }
-        finished = true;
-        if (engine.step() > lastSnapshotStep || snapshotVersion == 0) emitSnapshot();
-        offerModel(-1, null);
-        Path out = Path.of(config.get(JobConfig.MODEL_OUTPUT));
-        if (out.getParent() != null) Files.createDirectories(out.getParent());
-        FinalModel.write(engine, out);
-        LOG.info("Training finished at step {} after {} images ({} s of training); final model written to {}", engine.step(),
-                engine.imagesSeen(), String.format("%.1f", trainingNanos / 1e9), out.toAbsolutePath());
-        output.collect(new StreamRecord<>(event(TrainerEvent.Kind.FINISHED, -1, crc(engine.snapshot()))));
-    }
-
     @Override
     public void endInput() throws Exception {
-        if (!finished) finishTraining();
-        inputEnded = true;
-                if (skipped > 0) LOG.info("Ignored {} images that arrived after training finished", skipped);
+        trainer.endInput();
     }
 
     /**
@@ -283,82 +299,91 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
-        long t0 = System.nanoTime();
-        preparedEngine = engine.snapshot(); // training cannot run concurrently: same task thread
-        preparedCheckpointId = checkpointId;
-        preparedMillis = (System.nanoTime() - t0) / 1e6;
-        // After end of input the chained sinks have finished: the final checkpoint's state is the FINISHED event's.
-        if (!inputEnded) output.collect(new StreamRecord<>(event(TrainerEvent.Kind.CHECKPOINT, checkpointId, crc(preparedEngine))));
-        if (!inputEnded) offerModel(checkpointId, preparedEngine);
+        trainer.beforeBarrier(checkpointId); // training cannot run concurrently: same task thread
     }
 
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         long t0 = System.nanoTime();
-        boolean prepared = preparedCheckpointId == context.getCheckpointId();
-        byte[] engineBytes = prepared ? preparedEngine : engine.snapshot();
-        byte[] bytes = TrainerStateSerializer.serialize(new TrainerState(context.getCheckpointId(), engineBytes, engine.step(),
-                engine.imagesSeen(), snapshotVersion, lastSnapshotStep, trainingNanos, finished, pending));
+        Trainer.Checkpoint c = trainer.checkpoint(context.getCheckpointId());
+        byte[] bytes = TrainerStateSerializer.serialize(c.state());
+        if (group != null) bytes = RankState.serialize(new RankState(group.rank(), group.size(), c.state()));
         state.update(List.of(bytes));
-        double syncMillis = (System.nanoTime() - t0) / 1e6 + (prepared ? preparedMillis : 0);
+        double syncMillis = (System.nanoTime() - t0) / 1e6 + c.engineCopyMillis();
         metrics.onCheckpoint(syncMillis, bytes.length);
-        preparedEngine = null;
-        preparedCheckpointId = -1;
         LOG.info("Checkpoint {}: trainer state {} bytes at step {} ({} pending images), synchronous pause {} ms", context.getCheckpointId(),
-                bytes.length, engine.step(), pending.size(), String.format("%.2f", syncMillis));
+                bytes.length, c.state().step(), c.state().pending().size(), String.format("%.2f", syncMillis));
     }
 
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
         checkpointedThisAttempt = true;
-        if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !finished) {
+        if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !trainer.finished()) {
             failBeforeNextRecord = true;
         }
     }
 
     @Override
     public void close() throws Exception {
-        if (engine != null) engine.close();
-        engine = null;
+        if (trainer != null) trainer.close();
+        trainer = null;
+        if (group != null) {
+            group.close();
+            if (group.rank() == 0) Rendezvous.remove(rendezvous);
+            group = null;
+        }
         super.close();
     }
 
-    /**
-     * Offers the model for publication on {@link #MODEL_CANDIDATES} when {@code model.publish} is on, training advanced
-     * since the last offer and {@code model.publish-every-checkpoints} checkpoints passed; {@code checkpointId} -1 (the
-     * final model) is always due. {@code snapshot} is the checkpoint's engine copy, or null to take one.
-     */
-    private void offerModel(long checkpointId, byte[] snapshot) {
-        if (!config.get(JobConfig.MODEL_PUBLISH)) return;
-        if (checkpointId >= 0) checkpointsSinceOffer++;
-        boolean due = checkpointId < 0 || checkpointsSinceOffer >= config.get(JobConfig.MODEL_PUBLISH_EVERY);
-        if (!due || engine.step() <= lastOfferedStep) return;
-        output.collect(MODEL_CANDIDATES, new StreamRecord<>(new ModelCandidate(checkpointId, engine.step(), engine.imagesSeen(),
-                train.optim().epochOf(engine.imagesSeen()), System.currentTimeMillis(), snapshot != null ? snapshot : engine.snapshot())));
-        lastOfferedStep = engine.step();
-        checkpointsSinceOffer = 0;
-    }
-
-    private TrainerEvent event(TrainerEvent.Kind kind, long checkpointId, long crc) {
-        long now = System.nanoTime();
-        double seconds = (now - lastStepEventNanos) / 1e9;
-        double rate = kind == TrainerEvent.Kind.STEP && seconds > 0 ? (engine.imagesSeen() - lastStepEventImages) / seconds : 0;
-        if (kind == TrainerEvent.Kind.STEP) {
-            lastStepEventNanos = now;
-            lastStepEventImages = engine.imagesSeen();
-        }
-        boolean step = kind == TrainerEvent.Kind.STEP && lastStep != null;
-        return new TrainerEvent(kind, checkpointId, engine.step(), engine.imagesSeen(), step ? lastStep.loss() : Double.NaN,
-                step ? lastStep.accuracy() : Double.NaN, train.optim().learningRateAt(engine.imagesSeen()), crc, rate,
-                System.currentTimeMillis());
-    }
-
-    /** CRC-32 of engine snapshot bytes: equal digests before a checkpoint and after its restore prove an exact restore. */
+    /** CRC-32 of engine snapshot bytes (see {@link Trainer#crc}). */
     public static long crc(byte[] bytes) {
-        CRC32 c = new CRC32();
-        c.update(bytes);
-        return c.getValue();
+        return Trainer.crc(bytes);
+    }
+
+    /** The trainer's products onto this operator's outputs and metrics. */
+    private final class Outputs implements Trainer.Outputs {
+        private final int rank;
+
+        Outputs() {
+            this(0);
+        }
+
+        /** Events of rank {@code rank}: rank 0 reports for the group; another rank only the checkpoints it stores. */
+        Outputs(int rank) {
+            this.rank = rank;
+        }
+
+        @Override
+        public void event(TrainerEvent event) {
+            if (rank == 0 || event.kind() == TrainerEvent.Kind.CHECKPOINT) output.collect(new StreamRecord<>(event));
+        }
+
+        @Override
+        public void snapshot(ModelSnapshot snapshot, long nanos) {
+            output.collect(SNAPSHOTS, new StreamRecord<>(snapshot));
+            metrics.onSnapshot(snapshot.version(), nanos);
+        }
+
+        @Override
+        public void candidate(ModelCandidate candidate) {
+            output.collect(MODEL_CANDIDATES, new StreamRecord<>(candidate));
+        }
+
+        @Override
+        public void finalModel(ModelCandidate model) {
+            output.collect(FINAL_MODEL, new StreamRecord<>(model));
+        }
+
+        @Override
+        public void stepped(StepResult result, long nanos, double epochs) {
+            metrics.onStep(result, nanos, epochs);
+        }
+
+        @Override
+        public void afterStep(StepResult result) {
+            failIfInjectedAt(result.step());
+        }
     }
 }

@@ -78,7 +78,7 @@ class JobConfigTest {
         assertThat(torch.trainConfig().engine()).isEqualTo("libtorch");
         assertThat(torch.trainConfig().precision()).isEqualTo("bf16");
         assertThatThrownBy(() -> JobConfig.fromArgs("--engine", "torch"))
-                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch]");
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch, worker]");
         assertThatThrownBy(() -> JobConfig.fromArgs("--engine", "dl4j", "--precision", "bf16"))
                 .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
     }

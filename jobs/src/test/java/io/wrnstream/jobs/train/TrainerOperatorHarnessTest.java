@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.config.JobConfig;
+import io.wrnstream.jobs.update.FinalModelSink;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,6 +59,13 @@ class TrainerOperatorHarnessTest {
         for (AugmentedImage a : xs) h.processElement(new StreamRecord<>(a));
     }
 
+    /** The final model leaves the trainer once, on its side output; the job's final-model sink writes it to model.output. */
+    private void writeFinalModel(OneInputStreamOperatorTestHarness<AugmentedImage, TrainerEvent> h) {
+        var models = h.getSideOutput(TrainerOperator.FINAL_MODEL);
+        assertThat(models).hasSize(1);
+        FinalModelSink.write(models.peek().getValue(), dir.resolve("final.model"));
+    }
+
     @Test
     void trainsOneStepPerBatchAndEmitsSnapshotsEveryNSteps() throws Exception {
         try (var h = harness(config(Map.of()))) {
@@ -106,6 +114,7 @@ class TrainerOperatorHarnessTest {
             assertThat(end.step()).isEqualTo(3L);
             assertThat(end.imagesSeen()).isEqualTo(3L * BATCH);
             assertThat(end.stateDigest()).as("same state as the run that never failed").isEqualTo(continuedWithoutFailure.stateDigest());
+            writeFinalModel(restored);
         }
         assertThat(io.wrnstream.model.io.ModelFile.load(dir.resolve("final.model")).provenance().steps()).isEqualTo(3L);
     }
@@ -120,6 +129,7 @@ class TrainerOperatorHarnessTest {
             assertThat(end.imagesSeen()).isEqualTo(6L);
             assertThat(end.step()).isEqualTo(2L);
             assertThat(events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED)).hasSize(1);
+            writeFinalModel(h);
         }
         assertThat(dir.resolve("final.model")).exists();
     }

@@ -95,6 +95,96 @@ public abstract class AbstractEngine implements TrainingEngine {
         return new StepResult(step, imagesSeen, o.loss(), o.accuracy(), lr, !o.finite());
     }
 
+    /**
+     * What a rank computed for one data-parallel step before the exchange: the gradient of the <i>summed</i> loss
+     * over its shares (held by the engine), and the sums below. With no shares all are 0.
+     *
+     * @param images images in this rank's shares
+     * @param lossSum sum over its images of the loss
+     * @param correct images whose argmax was the label
+     */
+    protected record Local(int images, double lossSum, double correct) {
+        public Local {}
+    }
+
+    /**
+     * What the exchange with the group returned, identical on every rank: the totals over all ranks, each rank's image
+     * count and signals, and whether the reduced loss and gradients are finite.
+     */
+    protected record Exchanged(int images, double lossSum, double correct, boolean finite, int[] imagesByRank, long[][] signals) {
+        public Exchanged {}
+    }
+
+    /**
+     * One lock-step of a data-parallel group: every rank of {@code group} calls it the same number of times, in the same
+     * order, each with its own shares of the step's images (possibly none: a rank with nothing to contribute, or one
+     * that must not contribute yet, still joins). The step is the one a single engine would take accumulating the
+     * gradients of every rank's shares, image-weighted, before one update:
+     * <ol>
+     *   <li>{@link #accumulateGradients}: each share's mean-loss gradient times its image count, summed, on this rank;
+     *   <li>{@link #exchange}: the gradients, loss and counts summed over the group, and {@code signals} gathered;
+     *   <li>{@link #applyAveraged}: the sum divided by the step's image count, then the SGD update at the rate for the
+     *       images seen so far; BatchNorm running statistics become the image-weighted mean of the statistics each
+     *       share would have produced from the step's starting point (the rule that keeps replicas identical).
+     * </ol>
+     * When no rank contributed an image nothing changes (the call is a heartbeat that still carries the signals).
+     * With a non-finite reduced loss or gradient the update is skipped on every rank alike (the images still count).
+     *
+     * @param shares this rank's minibatches for this step; their sizes may differ (a flush with fewer images)
+     * @param signals this rank's small protocol fields (the same count on every rank), gathered to every rank
+     * @param group the group, or {@link ProcessGroup#SOLO} to accumulate the shares alone
+     * @throws UnsupportedOperationException when this engine cannot train data-parallel
+     */
+    public final GroupStep trainStep(java.util.List<Batch> shares, long[] signals, ProcessGroup group) {
+        checkOpen();
+        shares.forEach(this::checkShape);
+        double lr = config.optim().learningRateAt(imagesSeen);
+        Local local = accumulateGradients(shares, step, group.rank(), group.size());
+        long t0 = System.nanoTime();
+        Exchanged x = exchange(local, signals, group);
+        lastExchangeNanos = System.nanoTime() - t0;
+        if (x.images() == 0) return new GroupStep(null, x.imagesByRank(), x.signals());
+        applyAveraged(x, lr);
+        if (!x.finite()) LOG.warn("Non-finite loss or gradient at step {} (loss sum {}): update skipped on every rank", step, x.lossSum());
+        step++;
+        imagesSeen += x.images();
+        return new GroupStep(new StepResult(step, imagesSeen, x.lossSum() / x.images(), x.correct() / x.images(), lr, !x.finite()),
+                x.imagesByRank(), x.signals());
+    }
+
+    private long lastExchangeNanos;
+
+    /** Wall time of the last data-parallel step's exchange (all-reduce plus waiting for the slowest rank), in ns. */
+    public final long lastExchangeNanos() {
+        return lastExchangeNanos;
+    }
+
+    /**
+     * Data-parallel phase 1: forward and backward over {@code shares} from the current parameters and BatchNorm
+     * statistics, leaving the summed gradients and statistics in the engine. Share {@code i} of rank {@code rank}
+     * draws its dropout from {@link #shareDropoutSeed shareDropoutSeed(seed, step, rank + i * ranks)}, so that one
+     * engine accumulating the shares of every rank draws the same masks as the ranks do.
+     */
+    protected Local accumulateGradients(java.util.List<Batch> shares, long step, int rank, int ranks) {
+        throw new UnsupportedOperationException("The " + config.engine() + " engine trains with one rank only (trainer.parallelism=1); "
+                + "data-parallel training needs engine=libtorch");
+    }
+
+    /** Data-parallel phase 2: sums gradients, statistics and counts over {@code group} and gathers the signals. */
+    protected Exchanged exchange(Local local, long[] signals, ProcessGroup group) {
+        throw new UnsupportedOperationException("The " + config.engine() + " engine cannot exchange gradients");
+    }
+
+    /** Data-parallel phase 3: averages the exchanged sums over {@code x.images()} and applies the update (when finite). */
+    protected void applyAveraged(Exchanged x, double lr) {
+        throw new UnsupportedOperationException("The " + config.engine() + " engine cannot apply exchanged gradients");
+    }
+
+    /** The dropout seed of share {@code share} of a data-parallel step; share 0 draws the single-engine step's masks. */
+    public static long shareDropoutSeed(long seed, long step, int share) {
+        return dropoutSeed(seed, step) + 0x632BE59BD9B4E019L * share;
+    }
+
     @Override
     public final EvalResult evaluate(Iterator<Batch> batches) {
         checkOpen();

@@ -12,8 +12,10 @@ public interface EngineProvider {
     /** The name users select the engine by ({@code engine=...}, {@code --engine ...}): {@code libtorch}, {@code dl4j}, ... */
     String name();
 
-    /** The precisions this engine trains in, in order of preference where no faster one applies ({@code fp32} first). */
-    List<String> precisions();
+    /** The precisions this engine trains in ({@code fp32} first): those {@link TrainConfig#precisions(String)} allows it. */
+    default List<String> precisions() {
+        return TrainConfig.precisions(name());
+    }
 
     /**
      * The precision {@code auto} resolves to for this engine on this machine and device (for example bf16 where the
@@ -29,6 +31,23 @@ public interface EngineProvider {
 
     /** An engine that continues where the one that wrote {@code state} stopped (any engine's snapshot: one layout). */
     TrainingEngine restore(EngineState state, EngineOptions options);
+
+    /**
+     * Joins the data-parallel group {@code spec} describes, blocking until all {@code spec.size()} ranks have joined or
+     * {@code spec.timeout()} passed. Rank 0 hosts the group's store first and reports its address to {@code hosted}
+     * (for example to publish it where the other ranks look), before it waits for them.
+     *
+     * @throws UnsupportedOperationException when this engine trains with one rank only
+     */
+    default ProcessGroup openGroup(GroupSpec spec, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        throw new UnsupportedOperationException("The " + name() + " engine trains with one rank only: trainer.parallelism "
+                + spec.size() + " needs engine=libtorch (or set trainer.parallelism=1)");
+    }
+
+    /** As {@link #openGroup(GroupSpec, java.util.function.Consumer)} for engines on the device {@code options} names. */
+    default ProcessGroup openGroup(GroupSpec spec, EngineOptions options, java.util.function.Consumer<java.net.InetSocketAddress> hosted) {
+        return openGroup(spec, hosted);
+    }
 
     /** Facts about the loaded runtime for benchmark records, for example {@code onednn: true}; empty by default. */
     default java.util.Map<String, Object> runtimeFacts() {
