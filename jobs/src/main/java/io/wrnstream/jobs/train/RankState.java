@@ -17,14 +17,16 @@ import java.io.UncheckedIOException;
  * 1     version = 1
  * 4     rank
  * 4     ranks
+ * 8     trained digest (of the stored model; see TrainerEvent#digestOf)
  * 4     n, then n bytes: the {@link TrainerStateSerializer} layout
  * </pre>
  *
  * @param rank the rank that wrote it
  * @param ranks trainer.parallelism when it was written
+ * @param trainedDigest the digest of the sample ids the stored model was trained on (meaningful with the model)
  * @param state its trainer state
  */
-public record RankState(int rank, int ranks, TrainerState state) {
+public record RankState(int rank, int ranks, long trainedDigest, TrainerState state) {
     private static final byte[] MAGIC = {'W', 'R', 'N', 'R'};
     /** The version written. */
     public static final int VERSION = 1;
@@ -38,6 +40,7 @@ public record RankState(int rank, int ranks, TrainerState state) {
             out.writeByte(VERSION);
             out.writeInt(s.rank());
             out.writeInt(s.ranks());
+            out.writeLong(s.trainedDigest());
             out.writeInt(inner.length);
             out.write(inner);
         } catch (IOException e) {
@@ -58,11 +61,13 @@ public record RankState(int rank, int ranks, TrainerState state) {
             if (!java.util.Arrays.equals(magic, MAGIC)) throw new IllegalArgumentException("Not a trainer rank state: bad magic bytes (expected \"WRNR\")");
             int version = in.readUnsignedByte();
             if (version != VERSION) throw new IllegalArgumentException("Unknown trainer rank state version " + version + ": this build reads " + VERSION);
-            int rank = in.readInt(), ranks = in.readInt(), n = in.readInt();
+            int rank = in.readInt(), ranks = in.readInt();
+            long digest = in.readLong();
+            int n = in.readInt();
             if (n < 0 || n > bytes.length) throw new IllegalArgumentException("Corrupt trainer rank state: length " + n);
             byte[] inner = new byte[n];
             in.readFully(inner);
-            return new RankState(rank, ranks, TrainerStateSerializer.deserialize(inner));
+            return new RankState(rank, ranks, digest, TrainerStateSerializer.deserialize(inner));
         } catch (IOException e) {
             throw new IllegalArgumentException("Corrupt trainer rank state: truncated (" + bytes.length + " bytes)", e);
         }

@@ -103,10 +103,13 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Signal fields every rank sends with each lock-step. */
-    private static final int SIG_BARRIER = 0, SIG_ENDED = 1, SIG_STOP = 2, SIG_CRC_CHECKPOINT = 3, SIG_CRC = 4, SIG_HELD = 5, SIGNALS = 6;
+    private static final int SIG_BARRIER = 0, SIG_ENDED = 1, SIG_STOP = 2, SIG_CRC_CHECKPOINT = 3, SIG_CRC = 4, SIG_HELD = 5, SIG_DIGEST = 6, SIGNALS = 7;
 
-    /** A checkpoint's trainer state and how long the synchronous engine copy took. */
-    public record Checkpoint(TrainerState state, double engineCopyMillis) {}
+    /**
+     * A checkpoint's trainer state, how long the synchronous engine copy took and (data-parallel) the digest of the
+     * sample ids in the stored model.
+     */
+    public record Checkpoint(TrainerState state, double engineCopyMillis, long trainedDigest) {}
 
     private final TrainConfig train;
     private final Settings settings;
@@ -141,6 +144,9 @@ public final class Trainer implements AutoCloseable {
     /** The replica digest to announce at the next lock-step, and the checkpoint it belongs to (0: none). */
     private long crcCheckpoint, crcToAnnounce;
     private long stepAtLastBarrier;
+    /** Sum of {@link TrainerEvent#digestOf} over every image the group trained (identical on every rank). */
+    private long trainedDigest;
+    private long preparedDigest;
 
     private Trainer(TrainConfig train, Settings settings, TrainingEngine engine, TrainerState restored, Outputs out, LongSupplier nanoClock) {
         this.train = Objects.requireNonNull(train, "train");
@@ -189,7 +195,8 @@ public final class Trainer implements AutoCloseable {
      * holds a checkpoint barrier the others have not all taken, at once and with nothing (the exactly-once protocol,
      * see {@link TrainerOperator}). {@code restoredBarrier} is the checkpoint it was restored from (0 for a fresh run).
      */
-    public Trainer joining(Group group, Duration flushInterval, long restoredBarrier) {
+    public Trainer joining(Group group, Duration flushInterval, long restoredBarrier, long restoredDigest) {
+        this.trainedDigest = restoredDigest;
         if (!(engine instanceof io.wrnstream.model.engine.AbstractEngine)) {
             throw new IllegalStateException("engine " + train.engine() + " cannot train data-parallel");
         }
@@ -269,7 +276,7 @@ public final class Trainer implements AutoCloseable {
         preparedEngine = null;
         preparedCheckpointId = -1;
         return new Checkpoint(new TrainerState(checkpointId, engineBytes, engine.step(), engine.imagesSeen(), snapshotVersion,
-                lastSnapshotStep, trainingNanos, finished, pending), millis);
+                lastSnapshotStep, trainingNanos, finished, pending), millis, prepared && group != null ? preparedDigest : trainedDigest);
     }
 
     /** Whether a bound or the end of input finished training. */
@@ -330,6 +337,7 @@ public final class Trainer implements AutoCloseable {
             last = group.arrive("barrier-" + checkpointId) == group.size();
         }
         preparedEngine = last ? engine.snapshot() : new byte[0];
+        preparedDigest = trainedDigest;
         preparedMillis = (nanoClock.getAsLong() - t0) / 1e6;
         if (!last || inputEnded) return;
         LOG.info("Rank {} took checkpoint {}'s barrier last: it stores the model at step {}", group.rank(), checkpointId, engine.step());
@@ -355,6 +363,9 @@ public final class Trainer implements AutoCloseable {
         signals[SIG_CRC_CHECKPOINT] = crcCheckpoint;
         signals[SIG_CRC] = crcToAnnounce;
         signals[SIG_HELD] = pending.size();
+        long digest = 0;
+        for (AugmentedImage a : take) digest += TrainerEvent.digestOf(a.id());
+        signals[SIG_DIGEST] = digest;
         crcCheckpoint = 0;
         long t0 = nanoClock.getAsLong();
         GroupStep g = group.step(take.isEmpty() ? List.of() : List.of(batchOf(take)), signals);
@@ -369,6 +380,7 @@ public final class Trainer implements AutoCloseable {
             ended &= sig[SIG_ENDED] == 1;
             stop |= sig[SIG_STOP] == 1;
             held += sig[SIG_HELD];
+            if (g.trained()) trainedDigest += sig[SIG_DIGEST];
         }
         if (minBarrier > groupBarrier && minBarrier == ownBarrier) {
             // Every rank has now taken this checkpoint's barrier and nothing was trained since the last one took it:
@@ -558,7 +570,7 @@ public final class Trainer implements AutoCloseable {
         boolean step = kind == TrainerEvent.Kind.STEP && lastStep != null;
         return new TrainerEvent(kind, checkpointId, engine.step(), engine.imagesSeen(), step ? lastStep.loss() : Double.NaN,
                 step ? lastStep.accuracy() : Double.NaN, train.optim().learningRateAt(engine.imagesSeen()), crc, rate,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), group != null && kind != TrainerEvent.Kind.STEP ? trainedDigest : 0);
     }
 
     /** CRC-32 of engine snapshot bytes: equal digests before a checkpoint and after its restore prove an exact restore. */

@@ -177,6 +177,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                 address -> Rendezvous.publish(rendezvous, address));
         TrainingEngine engine;
         TrainerState own = null;
+        long digest = 0;
         if (!restoredRanks.isEmpty()) {
             RankState model = restoredRanks.stream().filter(r -> r.state().engine().length > 0).findFirst().orElseThrow(() ->
                     new IllegalStateException("Restored trainer state of checkpoint " + restoredCheckpoint + " holds no model: no rank took its barrier last"));
@@ -187,6 +188,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
                         + ", this job runs " + ranks + ": keep trainer.parallelism when restoring");
             }
             engine = Engines.restore(model.state().engine(), options);
+            digest = model.trainedDigest();
             TrainerState s = mine.state();
             own = new TrainerState(s.checkpointId(), model.state().engine(), engine.step(), engine.imagesSeen(), s.snapshotVersion(),
                     s.lastSnapshotStep(), s.trainingNanos(), s.finished(), s.pending());
@@ -218,7 +220,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         Outputs outputs = new Outputs(rank);
         trainer = (own == null ? Trainer.start(train, settings, engine, outputs, System::nanoTime)
                 : Trainer.resume(train, settings, engine, own, outputs, System::nanoTime))
-                .joining(peers, config.get(JobConfig.TRAINER_FLUSH_INTERVAL), restoredCheckpoint);
+                .joining(peers, config.get(JobConfig.TRAINER_FLUSH_INTERVAL), restoredCheckpoint, digest);
         scheduleFlush();
     }
 
@@ -308,7 +310,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         long t0 = System.nanoTime();
         Trainer.Checkpoint c = trainer.checkpoint(context.getCheckpointId());
         byte[] bytes = TrainerStateSerializer.serialize(c.state());
-        if (group != null) bytes = RankState.serialize(new RankState(group.rank(), group.size(), c.state()));
+        if (group != null) bytes = RankState.serialize(new RankState(group.rank(), group.size(), c.trainedDigest(), c.state()));
         state.update(List.of(bytes));
         double syncMillis = (System.nanoTime() - t0) / 1e6 + c.engineCopyMillis();
         metrics.onCheckpoint(syncMillis, bytes.length);

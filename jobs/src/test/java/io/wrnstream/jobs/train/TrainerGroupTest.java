@@ -78,7 +78,7 @@ class TrainerGroupTest {
         }
     }
 
-    private static <T> List<T> onTwoRanks(String generation, List<TrainerState> restore, Script<T> script) throws Exception {
+    private static <T> List<T> onTwoRanks(String generation, List<TrainerState> restore, long restoredDigest, Script<T> script) throws Exception {
         CompletableFuture<InetSocketAddress> hosted = new CompletableFuture<>();
         List<Future<T>> futures = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
@@ -113,14 +113,14 @@ class TrainerGroupTest {
                     Trainer t;
                     if (restore == null) {
                         trainerEngine[rank] = Engines.create(TRAIN);
-                        t = Trainer.start(TRAIN, SETTINGS, trainerEngine[rank], out, clock::get).joining(peers, FLUSH, 0);
+                        t = Trainer.start(TRAIN, SETTINGS, trainerEngine[rank], out, clock::get).joining(peers, FLUSH, 0, 0);
                     } else {
                         TrainerState own = restore.get(rank);
                         byte[] model = restore.stream().filter(s -> s.engine().length > 0).findFirst().orElseThrow().engine();
                         trainerEngine[rank] = Engines.restore(model);
                         TrainerState s = new TrainerState(own.checkpointId(), model, own.step(), own.imagesSeen(), own.snapshotVersion(),
                                 own.lastSnapshotStep(), own.trainingNanos(), own.finished(), own.pending());
-                        t = Trainer.resume(TRAIN, SETTINGS, trainerEngine[rank], s, out, clock::get).joining(peers, FLUSH, own.checkpointId());
+                        t = Trainer.resume(TRAIN, SETTINGS, trainerEngine[rank], s, out, clock::get).joining(peers, FLUSH, own.checkpointId(), restoredDigest);
                     }
                     try (t) {
                         return script.run(rank, new Rank(t, clock, out));
@@ -140,19 +140,25 @@ class TrainerGroupTest {
         return new AugmentedImage(100L * rank + i, 0, b.labels()[0], b.x());
     }
 
-    private record Outcome(TrainerState checkpoint, TrainerEvent finished, long finalCrc) {}
+    private record Outcome(TrainerState checkpoint, long checkpointDigest, TrainerEvent finished, long finalCrc) {}
+
+    private static long digest(int... rankAndIndex) {
+        long d = 0;
+        for (int i = 0; i < rankAndIndex.length; i += 2) d += TrainerEvent.digestOf(100L * rankAndIndex[i] + rankAndIndex[i + 1]);
+        return d;
+    }
 
     @Test
     void theRankThatTakesTheBarrierLastStoresTheModelAndRestoredRanksContinueExactly() throws Exception {
-        List<Outcome> run = onTwoRanks("protocol", null, (rank, r) -> {
+        List<Outcome> run = onTwoRanks("protocol", null, 0, (rank, r) -> {
             Trainer t = r.trainer();
-            TrainerState checkpoint;
+            Trainer.Checkpoint checkpoint;
             if (rank == 0) {
                 t.add(image(0, 0));
                 t.add(image(0, 1));        // step 1: 2 + 2 images
                 t.add(image(0, 2));        // pending, not a full share
                 t.beforeBarrier(1);        // first to arrive: not the last
-                checkpoint = t.checkpoint(1).state();
+                checkpoint = t.checkpoint(1);
                 t.add(image(0, 3));        // frozen: joins step 2 with nothing
                 r.timer();                 // step 3: both frozen, nothing trained; both have taken barrier 1 now
                 r.timer();                 // step 4: its two held images; the replica digests travel and agree
@@ -162,13 +168,13 @@ class TrainerGroupTest {
                 t.add(image(1, 2));
                 t.add(image(1, 3));        // step 2: only this rank's two images
                 t.beforeBarrier(1);        // arrives last: stores the model of step 2
-                checkpoint = t.checkpoint(1).state();
+                checkpoint = t.checkpoint(1);
                 r.timer();                 // step 3
                 r.timer();                 // step 4: nothing to give
             }
             t.endInput();                  // step 5: every input ended, nothing held: finished
             TrainerEvent end = rank == 0 ? r.out().last(TrainerEvent.Kind.FINISHED) : null;
-            return new Outcome(checkpoint, end, Trainer.crc(t.engine().snapshot()));
+            return new Outcome(checkpoint.state(), checkpoint.trainedDigest(), end, Trainer.crc(t.engine().snapshot()));
         });
         TrainerState s0 = run.get(0).checkpoint(), s1 = run.get(1).checkpoint();
         assertThat(s0.engine()).as("rank 0 arrived first: it stores no model").isEmpty();
@@ -177,10 +183,13 @@ class TrainerGroupTest {
         assertThat(s1.imagesSeen()).isEqualTo(6);
         assertThat(s0.pending()).extracting(AugmentedImage::id).as("rank 0's untrained image at its barrier").containsExactly(2L);
         assertThat(run.get(0).finished().imagesSeen()).isEqualTo(8);
+        assertThat(run.get(1).checkpointDigest()).as("the stored model's images: both of rank 0's first, all four of rank 1's")
+                .isEqualTo(digest(0, 0, 0, 1, 1, 0, 1, 1, 1, 2, 1, 3));
+        assertThat(run.get(0).finished().trainedDigest()).as("every image once").isEqualTo(digest(0, 0, 0, 1, 0, 2, 0, 3, 1, 0, 1, 1, 1, 2, 1, 3));
         assertThat(run.get(0).finalCrc()).as("replicas identical").isEqualTo(run.get(1).finalCrc());
 
         // Restore both ranks from checkpoint 1; the source replays what came after each rank's barrier: rank 0's image 3.
-        List<Long> again = onTwoRanks("protocol-restored", List.of(s0, s1), (rank, r) -> {
+        List<Long> again = onTwoRanks("protocol-restored", List.of(s0, s1), run.get(1).checkpointDigest(), (rank, r) -> {
             Trainer t = r.trainer();
             if (rank == 0) {
                 t.add(image(0, 3));        // with the restored image 2: a full share, step 3
@@ -188,7 +197,11 @@ class TrainerGroupTest {
                 r.timer();                 // step 3 with nothing
             }
             t.endInput();
-            if (rank == 0) assertThat(r.out().last(TrainerEvent.Kind.FINISHED).imagesSeen()).isEqualTo(8);
+            if (rank == 0) {
+                assertThat(r.out().last(TrainerEvent.Kind.FINISHED).imagesSeen()).isEqualTo(8);
+                assertThat(r.out().last(TrainerEvent.Kind.FINISHED).trainedDigest()).as("nothing lost or repeated across the restore")
+                        .isEqualTo(digest(0, 0, 0, 1, 0, 2, 0, 3, 1, 0, 1, 1, 1, 2, 1, 3));
+            }
             return Trainer.crc(t.engine().snapshot());
         });
         assertThat(again.get(0)).isEqualTo(again.get(1));
