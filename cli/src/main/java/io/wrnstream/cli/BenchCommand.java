@@ -1,8 +1,10 @@
 package io.wrnstream.cli;
 
+import io.wrnstream.model.Defaults;
 import io.wrnstream.model.progress.Progress;
 
 import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
@@ -28,10 +30,10 @@ import picocli.CommandLine.Option;
         description = "Time SGD steps (forward+backward+update) on random data; last line: JSON.")
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "wrn-16-4", description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = Defaults.MODEL, description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
     String model;
 
-    @Option(names = "--batch", defaultValue = "128", description = "Batch size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", defaultValue = Defaults.BATCH_SIZE_TEXT, description = "Batch size. Default: ${DEFAULT-VALUE}.")
     int batch;
 
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (0: all cores). Default: ${DEFAULT-VALUE}.")
@@ -46,13 +48,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--fast-path", defaultValue = "on", description = "CPU fast path (oneDNN + DL4J helpers): on or off. Default: ${DEFAULT-VALUE}.")
     String fastPath;
 
-    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--engine", defaultValue = Defaults.ENGINE, description = "Numeric engine: libtorch, dl4j or worker (the host's PyTorch in a worker process). Default: ${DEFAULT-VALUE}.")
     String engine;
 
-    @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", defaultValue = Defaults.PRECISION, description = "fp32, bf16 (libtorch only: autocast, fp32 master weights), or auto: bf16 for libtorch where the CPU has AVX-512-BF16/AMX or on a GPU, else fp32. Default: ${DEFAULT-VALUE}.")
     String precision;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = Defaults.SEED_TEXT, description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Override
@@ -70,11 +72,13 @@ public final class BenchCommand implements Callable<Integer> {
         // validates engine and precision (messages name the setting) before any native library loads
         TrainConfig config = TrainConfig.paper(wrn).withBatchSize(batch).withSeed(seed).withEngine(engine, precision);
         int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        EngineRuntime.init(engine, on, usedThreads);
+        EngineOptions options = EngineRuntime.init(engine, on, usedThreads);
 
         Batch data = randomBatch(wrn, batch, seed);
         double[] ms = new double[steps];
-        try (TrainingEngine engine = Engines.create(config)) {
+        double[] workerMs = new double[steps];
+        Map<String, Object> runFacts = Map.of();
+        try (TrainingEngine engine = Engines.create(config, options)) {
             Progress progress = new Progress("bench " + wrn.name(), warmup + steps, "steps");
             for (int i = 0; i < warmup; i++) {
                 engine.trainStep(data);
@@ -84,9 +88,11 @@ public final class BenchCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 engine.trainStep(data);
                 ms[i] = (System.nanoTime() - t0) / 1e6;
+                workerMs[i] = engine.lastStepInsideMillis();
                 progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
             }
             progress.finish(warmup + steps, "");
+            runFacts = engine.runFacts();
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
@@ -108,6 +114,14 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("onednn", onednn);
         out.put("fast_path", dl4j && on);
         out.put("params", wrn.trainableParameters());
+        if (!Double.isNaN(workerMs[0])) {
+            // time inside the worker's step; the rest of step_ms is the JVM side and the transport
+            double[] w = workerMs.clone();
+            Arrays.sort(w);
+            out.put("worker_step_ms_p50", round(percentile(w, 50)));
+            out.put("transport_ms_p50", round(p50 - percentile(w, 50)));
+        }
+        out.putAll(runFacts);
 
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6s %8s %12s %10s %10s %12s %8s%n",
                 "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");

@@ -1,5 +1,6 @@
 package io.wrnstream.cli;
 
+import io.wrnstream.model.Defaults;
 import io.wrnstream.model.progress.Progress;
 
 import io.wrnstream.kafka.ingest.Ingest;
@@ -45,15 +46,15 @@ public final class IngestCommand implements Callable<Integer> {
     @Option(names = "--topic", required = true, paramLabel = "TOPIC", description = "Target topic (created if missing).")
     String topic;
 
-    @Option(names = "--bootstrap", required = true, paramLabel = "HOST:PORT",
-            description = "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].")
+    @Option(names = "--bootstrap", defaultValue = Defaults.BOOTSTRAP_SERVERS, paramLabel = "HOST:PORT",
+            description = "Kafka bootstrap servers, HOST:PORT[,HOST:PORT...] (default: ${DEFAULT-VALUE}).")
     String bootstrap;
 
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "1",
             description = "Passes over the data, each freshly shuffled from the seed (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+    @Option(names = "--seed", paramLabel = "S", defaultValue = Defaults.SEED_TEXT,
             description = "Seed of the shuffles and of the --limit subset (default: ${DEFAULT-VALUE}).")
     long seed;
 

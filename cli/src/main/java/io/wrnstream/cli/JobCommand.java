@@ -26,7 +26,7 @@ public final class JobCommand implements Callable<Integer> {
             System.out.println("Usage: wrn-stream job [--config FILE] [--key value]...\n\nOptions:\n" + JobConfig.help());
             return 0;
         }
-        TrainingJob job = new TrainingJob(JobConfig.fromArgs(args.toArray(String[]::new)));
+        TrainingJob job = new TrainingJob(JobConfig.fromClusterAndArgs(args.toArray(String[]::new)));
         try {
             job.execute();
         } catch (JobExecutionException e) {

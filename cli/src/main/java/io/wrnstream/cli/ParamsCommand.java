@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
         description = "Print the trainable-parameter count of a WRN spec (last line: JSON).")
 public final class ParamsCommand implements Callable<Integer> {
 
-    @Option(names = "--model", defaultValue = "wrn-16-4", description = "Model spec wrn-D-K (D = 6n+4, K >= 1). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = io.wrnstream.model.Defaults.MODEL, description = "Model spec wrn-D-K (D = 6n+4, K >= 1). Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--classes", defaultValue = "10", description = "Output classes. Default: ${DEFAULT-VALUE}.")
@@ -37,6 +37,9 @@ public final class ParamsCommand implements Callable<Integer> {
         out.put("input", input);
         out.put("classes", classes);
         out.put("params", analytic);
+        // the one topology description, for tools outside the JVM (the PyTorch baseline of bin/gpu-check)
+        out.put("blocks", wrn.topology().blocks().stream().map(b -> Map.of("name", b.name(), "in", b.in(), "out", b.out(),
+                "stride", b.stride(), "projection", b.projection())).toList());
         if (verify) {
             try (TrainingEngine e = Engines.create(TrainConfig.paper(wrn))) {
                 out.put("params_dl4j", e.parameterCount());

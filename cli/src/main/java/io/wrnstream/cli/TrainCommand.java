@@ -1,5 +1,6 @@
 package io.wrnstream.cli;
 
+import io.wrnstream.model.Defaults;
 import io.wrnstream.model.progress.Progress;
 
 import io.wrnstream.model.augment.AugmentConfig;
@@ -27,10 +28,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,7 +45,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, description = "Dataset path: CIFAR-10/100 binary folder, <split>/<class>/<img> folder or zip, or IDX folder.")
     Path data;
 
-    @Option(names = "--model", defaultValue = "wrn-16-4", description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--model", defaultValue = Defaults.MODEL, description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
     String model;
 
     @Option(names = "--epochs", description = "Epochs to train (default 1 unless --images is given).")
@@ -55,28 +54,28 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--images", description = "Images to train on instead of --epochs.")
     Long images;
 
-    @Option(names = "--batch-size", defaultValue = "128", description = "Minibatch size. Default: ${DEFAULT-VALUE} (paper).")
+    @Option(names = "--batch-size", defaultValue = Defaults.BATCH_SIZE_TEXT, description = "Minibatch size. Default: ${DEFAULT-VALUE} (paper).")
     int batchSize;
 
-    @Option(names = "--lr", defaultValue = "0.1", description = "Base learning rate. Default: ${DEFAULT-VALUE} (paper).")
+    @Option(names = "--lr", defaultValue = Defaults.LR_TEXT, description = "Base learning rate. Default: ${DEFAULT-VALUE} (paper).")
     double lr;
 
-    @Option(names = "--schedule", defaultValue = "step", description = "Learning-rate schedule: step, cosine or constant. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--schedule", defaultValue = Defaults.SCHEDULE, description = "Learning-rate schedule: step, cosine or constant. Default: ${DEFAULT-VALUE}.")
     String schedule;
 
-    @Option(names = "--schedule-epochs", defaultValue = "200", description = "Length of the schedule in epochs (step milestones scale with it: 0.3/0.6/0.8 of it). Default: ${DEFAULT-VALUE} (paper).")
+    @Option(names = "--schedule-epochs", defaultValue = Defaults.SCHEDULE_EPOCHS_TEXT, description = "Length of the schedule in epochs (step milestones scale with it: 0.3/0.6/0.8 of it). Default: ${DEFAULT-VALUE} (paper).")
     double scheduleEpochs;
 
-    @Option(names = "--dropout", defaultValue = "0", description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--dropout", defaultValue = Defaults.DROPOUT_TEXT, description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
     double dropout;
 
-    @Option(names = "--engine", description = "Numeric engine: dl4j or libtorch (default: dl4j, or the --resume model's; either engine continues the other's model).")
+    @Option(names = "--engine", description = "Numeric engine: libtorch, dl4j or worker (default: " + Defaults.ENGINE + ", or the --resume model's; any engine continues another's model).")
     String engine;
 
     @Option(names = "--precision", description = "fp32, bf16 (libtorch only: autocast, fp32 master weights) or auto (bf16 for libtorch where bf16 is fast, else fp32). Default: auto, or the --resume model's.")
     String precision;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = Defaults.SEED_TEXT, description = "Seed for weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--eval-every", description = "Evaluate every N training images (default: every epoch).")
@@ -104,10 +103,10 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         validate();
         ModelFile.Loaded resumed = resume == null ? null : ModelFile.load(resume);
-        // --engine/--precision when given, else the resumed model's, else dl4j with its default precision
-        String engineName = engine != null ? engine : resumed != null ? resumed.provenance().config().engine() : "dl4j";
+        // --engine/--precision when given, else the resumed model's, else the default engine with its default precision
+        String engineName = engine != null ? engine : resumed != null ? resumed.provenance().config().engine() : Defaults.ENGINE;
         String precisionName = precision != null ? precision : engine == null && resumed != null
-                ? resumed.provenance().config().precision() : TrainConfig.AUTO;
+                ? resumed.provenance().config().precision() : Defaults.PRECISION;
         if (TrainConfig.AUTO.equals(precisionName)) precisionName = TrainConfig.defaultPrecision(engineName);
         TrainConfig.checkEngine(engineName, precisionName);
         EngineRuntime.init(engineName, true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
@@ -188,16 +187,9 @@ public final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Iterator<Batch> it = BatchAssembler.evalBatches(test.samples(), 256, augmenter);
         EvalResult r = engine.evaluate(it);
-        Map<String, Object> line = new LinkedHashMap<>();
-        line.put("step", engine.step());
-        line.put("images_seen", engine.imagesSeen());
-        line.put("epochs", Math.round(engine.config().optim().epochOf(engine.imagesSeen()) * 1000) / 1000.0);
-        line.put("test_error", r.error());
-        line.put("test_loss", r.loss());
-        line.put("test_images", r.images());
-        line.put("eval_seconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
-        line.put("elapsed_seconds", Math.round(progress.elapsedSeconds() * 10) / 10.0);
-        String json = Json.line(line);
+        String json = new TrainEvaluation(engine.step(), engine.imagesSeen(),
+                Math.round(engine.config().optim().epochOf(engine.imagesSeen()) * 1000) / 1000.0, r.error(), r.loss(), r.images(),
+                Math.round((System.nanoTime() - t0) / 1e7) / 100.0, Math.round(progress.elapsedSeconds() * 10) / 10.0).toJson();
         System.out.println(json);
         System.out.flush();
         if (metrics != null) {

@@ -176,7 +176,7 @@ public final class TrainingJob {
 
     /** Builds the graph on {@code env}, reading {@code source} and writing {@code sinks}. */
     public void defineWorkflow(StreamExecutionEnvironment env, Source<KafkaImage, ?, ?> source, Sinks sinks) {
-        int[] shape = config.get(JobConfig.INPUT_SHAPE);
+        int[] shape = config.inputShape();
         int parallelism = config.get(JobConfig.PARALLELISM);
 
         DataStream<KafkaImage> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka: " + config.get(JobConfig.TOPIC_TRAIN))
@@ -269,8 +269,8 @@ public final class TrainingJob {
         return "wrn-stream: train " + config.wrn().name() + " on " + config.get(JobConfig.TOPIC_TRAIN);
     }
 
-    /** Runs the job with {@code --key value} arguments (see {@link JobConfig#help()}). */
+    /** Runs the job with the cluster's {@code wrn-stream.*} Flink settings and {@code --key value} arguments (see {@link JobConfig#help()}). */
     public static void main(String[] args) throws Exception {
-        new TrainingJob(JobConfig.fromArgs(args)).execute();
+        new TrainingJob(JobConfig.fromClusterAndArgs(args)).execute();
     }
 }

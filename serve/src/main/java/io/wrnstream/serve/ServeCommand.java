@@ -1,6 +1,7 @@
 package io.wrnstream.serve;
 
 import io.wrnstream.kafka.update.UpdateSigning;
+import io.wrnstream.model.Defaults;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -36,10 +37,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "FILE", description = "Serve this model file instead of following the topic.")
     Path model;
 
-    @Option(names = "--bootstrap", defaultValue = "localhost:9092", description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--bootstrap", defaultValue = Defaults.BOOTSTRAP_SERVERS, description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
     String bootstrap;
 
-    @Option(names = "--topic", defaultValue = "wrn.model-updates", description = "Model-updates topic (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--topic", defaultValue = Defaults.TOPIC_MODEL_UPDATES, description = "Model-updates topic (default: ${DEFAULT-VALUE}).")
     String topic;
 
     @Option(names = "--model-id", description = "Follow only updates of this model id (default: any).")

@@ -1,6 +1,8 @@
 package io.wrnstream.cli.demo;
 
+import io.wrnstream.cli.Json;
 import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.model.Defaults;
 
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
@@ -24,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -53,7 +56,8 @@ import picocli.CommandLine.Option;
  * {@code --out}.
  *
  * <pre>
- * wrn-stream demo --max-images 5000 --out /tmp/wrn-demo
+ * wrn-stream demo                                   # one epoch of CIFAR-10, WRN-16-2, libtorch
+ * wrn-stream demo --max-images 5000 --engine dl4j --out /tmp/wrn-demo
  * </pre>
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
@@ -64,33 +68,35 @@ public final class Demo implements Callable<Integer> {
             description = "Dataset (default: ../shared/datasets/cifar10-jpeg, else /usr/share/datasets/fashion-mnist, else a synthetic set).")
     Path data;
 
-    @Option(names = "--model", defaultValue = "wrn-10-1", description = "Model wrn-D-K (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = Defaults.DEMO_MODEL, description = "Model wrn-D-K (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--engine", defaultValue = "dl4j", description = "Numeric engine: dl4j or libtorch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--engine", defaultValue = Defaults.ENGINE, description = "Numeric engine: libtorch or dl4j (default: ${DEFAULT-VALUE}).")
     String engine;
 
-    @Option(names = "--precision", defaultValue = "auto", description = "fp32, bf16 (--engine libtorch) or auto: the engine's sensible default here (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = Defaults.PRECISION, description = "fp32, bf16 (--engine libtorch) or auto: the engine's sensible default here (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--trainer-parallelism", defaultValue = "1",
             description = "Data-parallel trainer ranks, gradients all-reduced over Gloo (needs --engine libtorch) (default: ${DEFAULT-VALUE}).")
     int trainerParallelism;
 
-    @Option(names = "--max-images", defaultValue = "2048", description = "Training images to ingest and train on (default: ${DEFAULT-VALUE}).")
-    long maxImages;
+    @Option(names = "--max-images", description = "Training images to ingest and train on (default: one epoch of the dataset, "
+            + Defaults.DEMO_SYNTHETIC_IMAGES + " images of the synthetic set).")
+    Long maxImages;
 
     @Option(names = "--max-minutes", defaultValue = "0", description = "Stop training after this many minutes, 0 = no bound (default: ${DEFAULT-VALUE}).")
     long maxMinutes;
 
-    @Option(names = "--batch-size", defaultValue = "32", description = "Minibatch size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = Defaults.BATCH_SIZE_TEXT, description = "Minibatch size (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--eval-limit", defaultValue = "500", description = "Held-out images per evaluation (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--eval-limit", defaultValue = "2000", description = "Held-out images per evaluation (default: ${DEFAULT-VALUE}).")
     int evalLimit;
 
-    @Option(names = "--snapshot-steps", defaultValue = "16", description = "Evaluate every N steps (default: ${DEFAULT-VALUE}).")
-    long snapshotSteps;
+    @Option(names = "--snapshot-steps", description = "Evaluate every N steps (default: a quarter of the run's steps, so four "
+            + "evaluations and the final one).")
+    Long snapshotSteps;
 
     @Option(names = "--out", defaultValue = "wrn-demo", description = "Output folder: model file and checkpoints (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -98,7 +104,7 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--web-ui-port", defaultValue = "8081", description = "Port of the Flink web UI (default: ${DEFAULT-VALUE}).")
     int webUiPort;
 
-    @Option(names = "--prometheus-port", defaultValue = "9249-9259",
+    @Option(names = "--prometheus-port", defaultValue = JobConfig.DEFAULT_PROMETHEUS_PORTS,
             description = "Port or range of the Prometheus metrics endpoint, 0 = off (default: ${DEFAULT-VALUE}).")
     String prometheusPort;
 
@@ -127,7 +133,7 @@ public final class Demo implements Callable<Integer> {
                 shape = new int[] {probe.channels(), probe.height(), probe.width()};
                 human.println("demo: dataset " + probe.description());
                 IngestResult train = new Ingest(IngestOptions.builder(dataset, Split.TRAIN, "demo.train", kafka.bootstrapServers())
-                        .limit((int) Math.min(Integer.MAX_VALUE, maxImages)).build()).run();
+                        .limit(maxImages == null ? 0 : (int) Math.min(Integer.MAX_VALUE, maxImages)).build()).run();
                 new Ingest(IngestOptions.builder(dataset, Split.TEST, "demo.test", kafka.bootstrapServers()).limit(evalLimit).build()).run();
                 human.println("demo: " + train.toHumanLine());
                 trained = train.records();
@@ -136,7 +142,7 @@ public final class Demo implements Callable<Integer> {
                         + "pass --data for real images");
                 shape = new int[] {3, 32, 32};
                 kafka.createTopics(2, "demo.train", "demo.test");
-                trained = synthetic(kafka, "demo.train", (int) maxImages, 1);
+                trained = synthetic(kafka, "demo.train", (int) (maxImages == null ? Defaults.DEMO_SYNTHETIC_IMAGES : maxImages), 1);
                 synthetic(kafka, "demo.test", evalLimit, 2);
             }
             Map<String, String> m = new HashMap<>();
@@ -155,10 +161,11 @@ public final class Demo implements Callable<Integer> {
             m.put("input.shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
             m.put("batch-size", String.valueOf(batchSize));
             // Train on what was ingested, at most --max-images: the trainer stops there and the demo then stops the job.
-            m.put("max-images", String.valueOf(Math.min(maxImages, trained)));
+            long images = maxImages == null ? trained : Math.min(maxImages, trained);
+            m.put("max-images", String.valueOf(images));
             m.put("max-time", maxMinutes + "min");
             m.put("eval.limit", String.valueOf(evalLimit));
-            m.put("snapshot.steps", String.valueOf(snapshotSteps));
+            m.put("snapshot.steps", String.valueOf(snapshotSteps != null ? snapshotSteps : Math.max(1, images / batchSize / 4)));
             m.put("optim.epoch-size", String.valueOf(Math.max(1, trained)));
             // Unbounded, like a real stream: the job is stopped with a savepoint once training and its last evaluation
             // are done, so a restorable state is left behind (a job that finishes on its own discards its checkpoints).
@@ -171,6 +178,9 @@ public final class Demo implements Callable<Integer> {
             m.put("restore", restore);
             JobConfig config = JobConfig.of(m);
             config.logLines().forEach(l -> human.println("demo: config " + l));
+            human.println("demo: training " + config.wrn().name() + " on " + config.trainConfig().engine() + " in "
+                    + config.trainConfig().precision() + " (precision " + config.get(JobConfig.PRECISION) + "), batch "
+                    + config.get(JobConfig.BATCH_SIZE) + ", " + images + " images");
 
             Configuration flink = TrainingJob.flinkConfiguration(config);
             flink.set(RestOptions.PORT, webUiPort);
@@ -260,9 +270,17 @@ public final class Demo implements Callable<Integer> {
         if (first != null && finished.wallMs() > first.wallMs()) {
             rate = (finished.imagesSeen() - first.imagesSeen()) * 1000.0 / (finished.wallMs() - first.wallMs());
         }
-        return String.format(java.util.Locale.ROOT, "{\"event\":\"trained\",\"step\":%d,\"images_seen\":%d,\"pipeline_images_per_sec\":%s}",
-                finished.step(), finished.imagesSeen(), Double.isFinite(rate) ? String.format(java.util.Locale.ROOT, "%.2f", rate) : "null");
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("format", TRAINED_FORMAT);
+        line.put("event", "trained");
+        line.put("step", finished.step());
+        line.put("images_seen", finished.imagesSeen());
+        line.put("pipeline_images_per_sec", Double.isFinite(rate) ? Math.round(rate * 100) / 100.0 : null);
+        return Json.line(line);
     }
+
+    /** Format of the demo's end-of-training line. */
+    public static final String TRAINED_FORMAT = "wrn-stream.demo-trained/1";
 
     private static Path defaultDataset() {
         for (Path p : List.of(Path.of("../shared/datasets/cifar10-jpeg"), Path.of("/usr/share/datasets/fashion-mnist"))) {

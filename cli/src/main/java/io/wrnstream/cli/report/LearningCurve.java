@@ -2,6 +2,11 @@ package io.wrnstream.cli.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.wrnstream.cli.TrainEvaluation;
+import io.wrnstream.jobs.eval.Evaluation;
+import io.wrnstream.jobs.train.TrainerEvent;
+import io.wrnstream.kafka.update.ModelUpdate;
+import io.wrnstream.model.io.JsonRecords;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,12 +15,16 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The evaluations of one run, ordered by images seen, parsed from JSON lines: the job's results
  * ({@code {"step":..,"images_seen":..,"epochs":..,"test_error":..,"test_loss":..,"images":..,"model_version":..,"wall_ms":..}})
- * or the offline {@code train} command's ({@code test_images} instead of {@code images}). Lines that are not evaluations
- * are counted and skipped; a line with a {@code config} field (object or text) supplies the configuration.
+ * or the offline {@code train} command's ({@code test_images} instead of {@code images}). A line with a {@code format}
+ * is read as that record ({@value Evaluation#FORMAT}, {@value TrainEvaluation#FORMAT}; other records of the project are
+ * skipped, an unknown format fails naming it); lines without one are read by their field names, as the first builds
+ * wrote them. Lines that are not evaluations are counted and skipped; a line with a {@code config} field (object or text) supplies the configuration.
  *
  * @param points evaluations by images seen (a repeated step keeps its last line)
  * @param skipped lines that were not evaluations
@@ -57,6 +66,11 @@ public record LearningCurve(List<EvalPoint> points, int skipped, String config) 
                 skipped++;
                 continue;
             }
+            if (n.has(JsonRecords.FORMAT_FIELD)) {
+                EvalPoint p = versioned(n, line);
+                if (p == null) skipped++; else byStep.put(p.step(), p);
+                continue;
+            }
             if (n.has("config")) {
                 JsonNode c = n.get("config");
                 config = c.isTextual() ? c.asText() : c.toPrettyString();
@@ -74,6 +88,25 @@ public record LearningCurve(List<EvalPoint> points, int skipped, String config) 
         List<EvalPoint> points = new ArrayList<>(byStep.values());
         points.sort(Comparator.comparingLong(EvalPoint::imagesSeen).thenComparingLong(EvalPoint::step));
         return new LearningCurve(points, skipped, config);
+    }
+
+    /** Formats that are not evaluations but may share a stream with them: skipped. */
+    private static final Set<String> OTHER_FORMATS = Set.of(TrainerEvent.FORMAT, ModelUpdate.FORMAT, io.wrnstream.cli.demo.Demo.TRAINED_FORMAT);
+
+    /** The evaluation of a line with a format, null for a known non-evaluation; an unknown format fails naming it. */
+    private static EvalPoint versioned(JsonNode n, String line) {
+        String format = n.get(JsonRecords.FORMAT_FIELD).asText();
+        if (format.equals(Evaluation.FORMAT)) {
+            Evaluation e = Evaluation.fromJson(line);
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.images(), e.modelVersion(), e.wallMs());
+        }
+        if (format.equals(TrainEvaluation.FORMAT)) {
+            TrainEvaluation e = TrainEvaluation.fromJson(line);
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, -1);
+        }
+        if (OTHER_FORMATS.contains(format)) return null;
+        throw new IllegalArgumentException("Unknown format " + n.get(JsonRecords.FORMAT_FIELD) + " in the evaluation lines: this build reads "
+                + Evaluation.FORMAT + " and " + TrainEvaluation.FORMAT + " (and skips " + new TreeSet<>(OTHER_FORMATS) + ")");
     }
 
     private static boolean isNumber(JsonNode n, String field) {

@@ -38,7 +38,7 @@ public final class ReportCommand implements Callable<Integer> {
     @Option(names = "--bootstrap", description = "Kafka bootstrap servers: read the results topic instead of --input.")
     String bootstrap;
 
-    @Option(names = "--topic", defaultValue = "wrn.results", description = "Results topic (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--topic", defaultValue = io.wrnstream.model.Defaults.TOPIC_RESULTS, description = "Results topic (default: ${DEFAULT-VALUE}).")
     String topic;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file to show in the report.")

@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.wrnstream.jobs.TrainingJob;
 import io.wrnstream.jobs.config.JobConfig;
-import io.wrnstream.jobs.config.Option;
 import io.wrnstream.cli.deploy.DeploymentFiles.Copy;
 import io.wrnstream.cli.deploy.DeploymentFiles.Dockerfile;
 import java.io.IOException;
@@ -28,6 +27,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalResourceOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -165,8 +165,17 @@ class DeploymentFilesTest {
         Map<String, String> flink = stringMap(map(spec, "flinkConfiguration"));
         assertThat(flink).containsKeys(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key(), CheckpointingOptions.SAVEPOINT_DIRECTORY.key());
         assertThat(flink.get(CheckpointingOptions.SAVEPOINT_DIRECTORY.key())).startsWith("file:///flink-data/");
-        JobConfig job = jobConfig(list(spec, "job", "args"));
+        JobConfig job = jobConfig(flink, list(spec, "job", "args"));
         assertJobAgreesWithCluster(job, flink);
+        // Job options set the Flink way, in flinkConfiguration under wrn-stream., reach the job (arguments override them).
+        assertThat(flink).containsKeys(JobConfig.CLUSTER_PREFIX + JobConfig.MODEL.key(), JobConfig.CLUSTER_PREFIX + JobConfig.ENGINE.key());
+        assertThat(job.get(JobConfig.MODEL)).isEqualTo(flink.get(JobConfig.CLUSTER_PREFIX + JobConfig.MODEL.key())).isEqualTo("wrn-28-10");
+        assertThat(job.get(JobConfig.DROPOUT)).isEqualTo(0.3);
+        // The engine the job asks for is the one the CUDA image carries in lib/ (module engine-torch is engine libtorch).
+        String imageEngine = dockerfileCuda.argDefaults().get("ENGINE");
+        assertThat(job.get(JobConfig.ENGINE)).isEqualTo(imageEngine.equals("torch") ? "libtorch" : imageEngine);
+        assertThat(jobConfig(Map.of(), list(spec, "job", "args")).get(JobConfig.MODEL)).as("without the cluster's settings")
+                .isEqualTo(JobConfig.MODEL.defaultValue());
         assertThat(job.get(JobConfig.BOOTSTRAP_SERVERS)).isEqualTo(strimziBootstrap());
         assertThat(job.get(JobConfig.PARALLELISM)).isEqualTo(Integer.parseInt(str(spec, "job", "parallelism")));
         assertThat(job.get(JobConfig.MODEL_OUTPUT)).startsWith("/models/");
@@ -264,6 +273,9 @@ class DeploymentFilesTest {
         assertThat(used).hasSizeGreaterThan(10);
         Map<String, String> unknown = new TreeMap<>(used);
         unknown.keySet().removeIf(flinkKeys::isKnown);
+        // The job's own options, set the Flink way: wrn-stream.<declared job option> or wrn-stream.kafka.<client property>.
+        unknown.keySet().removeIf(k -> k.startsWith(JobConfig.CLUSTER_PREFIX) && (declared(k.substring(JobConfig.CLUSTER_PREFIX.length()))
+                || k.startsWith(JobConfig.CLUSTER_PREFIX + JobConfig.KAFKA_PREFIX)));
         assertThat(unknown).as("Flink settings that no Flink %s option declares (key -> where)", flinkMinor()).isEmpty();
     }
 
@@ -334,7 +346,8 @@ class DeploymentFilesTest {
         List<String> cmd = strings(list(svc.get("jobmanager"), "command"));
         assertThat(cmd.subList(0, 3)).containsExactly("standalone-job", "--job-classname", TrainingJob.class.getName());
         List<Object> jobArgs = new ArrayList<>(cmd.subList(3, cmd.size()));
-        JobConfig job = jobConfig(jobArgs);
+        // The job's main() runs in the jobmanager and also reads the wrn-stream.* settings of its Flink configuration.
+        JobConfig job = jobConfig(DeploymentFiles.flinkProperties(str(svc.get("jobmanager"), "environment", "FLINK_PROPERTIES")), jobArgs);
         for (String flinkProcess : List.of("jobmanager", "taskmanager")) {
             Map<String, String> flink = DeploymentFiles.flinkProperties(str(svc.get(flinkProcess), "environment", "FLINK_PROPERTIES"));
             assertJobAgreesWithCluster(job, flink);
@@ -342,6 +355,9 @@ class DeploymentFilesTest {
             assertThat(Integer.parseInt(flink.get("taskmanager.numberOfTaskSlots"))).isGreaterThanOrEqualTo(job.get(JobConfig.PARALLELISM));
         }
         assertThat(job.get(JobConfig.BOOTSTRAP_SERVERS)).isEqualTo("kafka:9092");
+        // The engine the job asks for (here the default) is the one the CPU image carries in lib/.
+        String imageEngine = dockerfile.argDefaults().get("ENGINE");
+        assertThat(job.get(JobConfig.ENGINE)).isEqualTo(imageEngine.equals("torch") ? "libtorch" : imageEngine);
         assertThat(valueIn(job, jobArgs, "model.store")).isEqualTo("file:///models");
         assertThat(job.get(JobConfig.MODEL_OUTPUT)).startsWith("/models/");
         assertThat(volumeTargets(svc.get("taskmanager"))).contains("/models", "/flink-data");
@@ -544,8 +560,11 @@ class DeploymentFilesTest {
                 .isEqualTo(flink.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY.key()));
     }
 
-    /** Parses job arguments with {@link JobConfig}, so every key must be a declared option and every value valid. */
-    private static JobConfig jobConfig(List<Object> args) {
+    /**
+     * Parses a cluster's Flink settings and the job arguments with {@link JobConfig}, as the job's main() does, so every
+     * key must be a declared option and every value valid.
+     */
+    private static JobConfig jobConfig(Map<String, String> flink, List<Object> args) {
         List<String> known = new ArrayList<>();
         for (int i = 0; i < args.size(); i += 2) {
             String key = String.valueOf(args.get(i));
@@ -556,7 +575,7 @@ class DeploymentFilesTest {
             known.add(key);
             known.add(String.valueOf(args.get(i + 1)));
         }
-        return JobConfig.fromArgs(known.toArray(String[]::new));
+        return JobConfig.fromFlink(Configuration.fromMap(flink), known.toArray(String[]::new));
     }
 
     private static boolean declared(String key) {
@@ -572,7 +591,7 @@ class DeploymentFilesTest {
 
     /** The declared default of a job option. */
     private static String defaultOf(String key) {
-        return JobConfig.OPTIONS.stream().filter(o -> o.key().equals(key)).map(Option::defaultValue).findFirst()
+        return JobConfig.OPTIONS.stream().filter(o -> o.key().equals(key)).map(JobConfig::defaultText).findFirst()
                 .orElseThrow(() -> new AssertionError("no job option " + key));
     }
 

@@ -5,7 +5,6 @@ import io.wrnstream.model.engine.EngineProvider;
 import io.wrnstream.model.engine.EngineState;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
-import java.util.List;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,11 +21,6 @@ public final class Dl4jEngineProvider implements EngineProvider {
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public List<String> precisions() {
-        return TrainConfig.precisions(NAME);
     }
 
     @Override

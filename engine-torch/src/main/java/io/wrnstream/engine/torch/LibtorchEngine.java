@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Generator;
@@ -179,6 +178,9 @@ public final class LibtorchEngine extends AbstractEngine {
         LibtorchEngine e = new LibtorchEngine(config, options, initialParams(layout, config.seed()), new float[(int) updLength], 0, 0);
         LOG.info("Created libtorch engine for {} ({} trainable parameters) on {} in {}{}: {}", config.wrn().name(),
                 layout.trainableLength(), e.deviceType, config.precision(), e.channelsLast ? " channels-last" : "", config);
+        if (e.deviceType == DeviceType.CPU && TorchNatives.gpuBuild()) {
+            LOG.warn("libtorch's GPU build found no usable CUDA device (device={}): training on the CPU", options.device());
+        }
         return e;
     }
 
@@ -199,22 +201,7 @@ public final class LibtorchEngine extends AbstractEngine {
      * running mean 0 and variance 1, classifier bias 0, in the canonical layout.
      */
     static float[] initialParams(ParamLayout layout, long seed) {
-        float[] p = new float[Math.toIntExact(layout.length())];
-        SplittableRandom random = new SplittableRandom(seed);
-        for (ParamLayout.Entry e : layout.entries()) {
-            int off = (int) e.offset(), n = (int) e.length();
-            long[] s = e.shape();
-            switch (e.kind()) {
-                case CONV_WEIGHT, DENSE_WEIGHT -> {
-                    long fanIn = n / s[0];
-                    double std = Math.sqrt(2.0 / fanIn);
-                    for (int i = 0; i < n; i++) p[off + i] = (float) (random.nextGaussian() * std);
-                }
-                case BN_GAMMA -> java.util.Arrays.fill(p, off, off + n, 1f);
-                case BN_BETA, BN_MEAN, BN_LOG10_STD, DENSE_BIAS -> { /* zeros; log10(std) 0 is variance 1 */ }
-            }
-        }
-        return p;
+        return layout.initialParams(seed);  // in the model module, so that every PyTorch-style engine starts alike
     }
 
     @Override

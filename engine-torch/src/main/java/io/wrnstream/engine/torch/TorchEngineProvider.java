@@ -8,7 +8,6 @@ import io.wrnstream.model.engine.EngineProvider;
 import io.wrnstream.model.engine.EngineState;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
-import java.util.List;
 import org.bytedeco.pytorch.global.torch;
 
 /** The libtorch engine as a {@link EngineProvider} service ({@code engine=libtorch}). */
@@ -18,11 +17,6 @@ public final class TorchEngineProvider implements EngineProvider {
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public List<String> precisions() {
-        return TrainConfig.precisions(NAME);
     }
 
     @Override

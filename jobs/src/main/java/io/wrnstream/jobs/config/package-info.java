@@ -1,2 +1,5 @@
-/** The job's single validated configuration: every option declared once, loaded from a file and/or arguments. */
+/**
+ * The job's single validated configuration: every option a Flink {@code ConfigOption} declared once, read from the
+ * cluster's Flink configuration ({@code wrn-stream.*}), a file and/or arguments.
+ */
 package io.wrnstream.jobs.config;

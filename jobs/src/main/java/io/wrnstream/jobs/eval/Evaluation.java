@@ -1,8 +1,6 @@
 package io.wrnstream.jobs.eval;
 
-import io.wrnstream.jobs.publish.Json;
-import java.util.Locale;
-import java.util.Map;
+import io.wrnstream.model.io.JsonRecords;
 
 /**
  * One evaluation of a model snapshot on the held-out set, as published to the results topic and the log.
@@ -19,19 +17,23 @@ import java.util.Map;
  */
 public record Evaluation(long modelVersion, long step, long imagesSeen, double epochs, double testError, double testLoss, long images,
                          long wallMs, long evalMs) {
+    /** Format of the JSON layout written by this code. */
+    public static final String FORMAT = "wrn-stream.eval/1";
 
-    /** One JSON object on one line: {@code {"step":..,"images_seen":..,"epochs":..,"test_error":..,...}}. */
+    /**
+     * One JSON object on one line: {@code {"format":"wrn-stream.eval/1","model_version":..,"step":..,"images_seen":..,
+     * "epochs":..,"test_error":..,"test_loss":..,"images":..,"wall_ms":..,"eval_ms":..}} (a non-finite loss is null).
+     */
     public String toJson() {
-        return String.format(Locale.ROOT, "{\"step\":%d,\"images_seen\":%d,\"epochs\":%.4f,\"test_error\":%.6f,\"test_loss\":%s,"
-                        + "\"images\":%d,\"model_version\":%d,\"wall_ms\":%d,\"eval_ms\":%d}", step, imagesSeen, epochs, testError,
-                Double.isFinite(testLoss) ? String.format(Locale.ROOT, "%.6f", testLoss) : "null", images, modelVersion, wallMs, evalMs);
+        return JsonRecords.write(FORMAT, this);
     }
 
-    /** Parses {@link #toJson()} output. */
+    /**
+     * Parses {@link #toJson()} output.
+     *
+     * @throws IllegalArgumentException when it is not JSON, has another format or lacks a field, naming it
+     */
     public static Evaluation fromJson(String json) {
-        Map<String, String> m = Json.flat(json);
-        return new Evaluation(Long.parseLong(m.get("model_version")), Long.parseLong(m.get("step")), Long.parseLong(m.get("images_seen")),
-                Json.dbl(m.get("epochs")), Json.dbl(m.get("test_error")), Json.dbl(m.get("test_loss")), Long.parseLong(m.get("images")),
-                Long.parseLong(m.get("wall_ms")), Long.parseLong(m.get("eval_ms")));
+        return JsonRecords.read(json, FORMAT, "evaluation record", Evaluation.class);
     }
 }

@@ -43,7 +43,7 @@ public record HeldOutSet(String description, List<Batch> batches, int images) {
 
     /** Loads the held-out set {@code config} names, at most {@code eval.limit} images. */
     public static HeldOutSet load(JobConfig config) throws IOException {
-        int[] shape = config.get(JobConfig.INPUT_SHAPE);
+        int[] shape = config.inputShape();
         int limit = config.get(JobConfig.EVAL_LIMIT);
         String path = config.get(JobConfig.EVAL_DATASET);
         List<Sample> samples;
@@ -70,7 +70,7 @@ public record HeldOutSet(String description, List<Batch> batches, int images) {
 
     /** Reads {@code topic.test} from the beginning to its end offsets at call time; invalid records are skipped. */
     static List<Sample> fromTopic(JobConfig config, int limit) {
-        int[] shape = config.get(JobConfig.INPUT_SHAPE);
+        int[] shape = config.inputShape();
         Properties p = config.kafkaProperties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(JobConfig.BOOTSTRAP_SERVERS));
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -34,7 +34,7 @@ public final class KafkaIo {
      */
     @SuppressWarnings("deprecation") // OffsetResetStrategy is what this connector version's API takes
     public static Source<KafkaImage, ?, ?> trainingSource(JobConfig c) {
-        int[] shape = c.get(JobConfig.INPUT_SHAPE);
+        int[] shape = c.inputShape();
         KafkaSourceBuilder<KafkaImage> b = KafkaSource.<KafkaImage>builder()
                 .setBootstrapServers(c.get(JobConfig.BOOTSTRAP_SERVERS))
                 .setTopics(c.get(JobConfig.TOPIC_TRAIN))

@@ -1,7 +1,7 @@
 package io.wrnstream.jobs.train;
 
-import io.wrnstream.jobs.publish.Json;
-import java.util.Locale;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.wrnstream.model.io.JsonRecords;
 
 /**
  * What the trainer reports on its main output, for progress display and for checking recovery: a training step,
@@ -20,30 +20,17 @@ import java.util.Locale;
  * @param trainedDigest with {@code trainer.parallelism} > 1 (CHECKPOINT, FINISHED): the order-free digest of the sample
  *                      ids trained so far ({@link #digestOf}, summed), to compare with the inputs'; else 0
  */
-public record TrainerEvent(Kind kind, long checkpointId, long step, long imagesSeen, double loss, double accuracy, double learningRate,
-                           long stateDigest, double imagesPerSecond, long wallMs, long trainedDigest) {
+public record TrainerEvent(@JsonProperty("event") Kind kind, @JsonProperty("checkpoint") long checkpointId, long step, long imagesSeen,
+                           double loss, double accuracy, @JsonProperty("lr") double learningRate,
+                           @JsonProperty("state_crc") long stateDigest, @JsonProperty("images_per_s") double imagesPerSecond, long wallMs,
+                           long trainedDigest) {
+    /** Format of the JSON layout written by this code. */
+    public static final String FORMAT = "wrn-stream.trainer-event/1";
 
-    /** Kinds of trainer event. */
-    public enum Kind { STEP, CHECKPOINT, RESTORED, FINISHED }
-
-    /** One JSON object on one line. */
-    public String toJson() {
-        return String.format(Locale.ROOT, "{\"event\":\"%s\",\"checkpoint\":%d,\"step\":%d,\"images_seen\":%d,\"loss\":%s,\"accuracy\":%s,"
-                        + "\"lr\":%s,\"state_crc\":%d,\"images_per_s\":%.2f,\"wall_ms\":%d,\"trained_digest\":%d}", kind, checkpointId, step, imagesSeen,
-                num(loss), num(accuracy), num(learningRate), stateDigest, imagesPerSecond, wallMs, trainedDigest);
-    }
-
-    static String num(double d) {
-        return Double.isFinite(d) ? String.format(Locale.ROOT, "%.6g", d) : "null";
-    }
-
-    /** Parses {@link #toJson()} output (used by tests and the demo). */
-    public static TrainerEvent fromJson(String json) {
-        java.util.Map<String, String> m = Json.flat(json);
-        return new TrainerEvent(Kind.valueOf(m.get("event")), Long.parseLong(m.get("checkpoint")), Long.parseLong(m.get("step")),
-                Long.parseLong(m.get("images_seen")), Json.dbl(m.get("loss")), Json.dbl(m.get("accuracy")), Json.dbl(m.get("lr")),
-                Long.parseLong(m.get("state_crc")), Json.dbl(m.get("images_per_s")), Long.parseLong(m.get("wall_ms")),
-                Long.parseLong(m.getOrDefault("trained_digest", "0")));
+    /** An event without a trained-sample digest (one trainer rank). */
+    public TrainerEvent(Kind kind, long checkpointId, long step, long imagesSeen, double loss, double accuracy, double learningRate,
+                        long stateDigest, double imagesPerSecond, long wallMs) {
+        this(kind, checkpointId, step, imagesSeen, loss, accuracy, learningRate, stateDigest, imagesPerSecond, wallMs, 0);
     }
 
     /** One sample id's term of the trained digest (SplitMix64's finaliser): sums of terms are order-free, repeats show. */
@@ -52,5 +39,25 @@ public record TrainerEvent(Kind kind, long checkpointId, long step, long imagesS
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
+    }
+
+    /** Kinds of trainer event. */
+    public enum Kind { STEP, CHECKPOINT, RESTORED, FINISHED }
+
+    /**
+     * One JSON object on one line: {@code {"format":"wrn-stream.trainer-event/1","event":"STEP","checkpoint":-1,"step":..,
+     * "images_seen":..,"loss":..,"accuracy":..,"lr":..,"state_crc":..,"images_per_s":..,"wall_ms":..,"trained_digest":..}} (NaN is null).
+     */
+    public String toJson() {
+        return JsonRecords.write(FORMAT, this);
+    }
+
+    /**
+     * Parses {@link #toJson()} output (used by tests and the demo).
+     *
+     * @throws IllegalArgumentException when it is not JSON, has another format or lacks a field, naming it
+     */
+    public static TrainerEvent fromJson(String json) {
+        return JsonRecords.read(json, FORMAT, "trainer event", TrainerEvent.class);
     }
 }

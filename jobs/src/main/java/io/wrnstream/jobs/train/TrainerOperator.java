@@ -282,7 +282,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
      * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
      */
     private void failIfInjectedAt(long step) {
-        long[] at = config.get(JobConfig.FAIL_AT_STEPS);
+        long[] at = config.failAtSteps();
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
             throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");

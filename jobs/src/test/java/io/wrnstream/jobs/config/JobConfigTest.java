@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,13 +71,15 @@ class JobConfigTest {
 
     @Test
     void engineAndPrecisionReachTheTrainConfigAndAreValidatedTogether() {
-        assertThat(JobConfig.defaults().trainConfig().engine()).isEqualTo("dl4j");
+        // libtorch is the default engine (issue 8); DL4J is one option away.
+        assertThat(JobConfig.defaults().trainConfig().engine()).isEqualTo("libtorch");
+        assertThat(JobConfig.fromArgs("--engine", "dl4j").trainConfig().engine()).isEqualTo("dl4j");
         JobConfig torch = JobConfig.fromArgs("--engine", "libtorch", "--precision", "bf16");
         assertThat(torch.trainConfig().engine()).isEqualTo("libtorch");
         assertThat(torch.trainConfig().precision()).isEqualTo("bf16");
         assertThatThrownBy(() -> JobConfig.fromArgs("--engine", "torch"))
-                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch]");
-        assertThatThrownBy(() -> JobConfig.fromArgs("--precision", "bf16"))
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch, worker]");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--engine", "dl4j", "--precision", "bf16"))
                 .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
     }
 
@@ -112,7 +116,7 @@ class JobConfigTest {
 
     @Test
     void helpAndMarkdownAreGeneratedFromTheDeclarations() {
-        for (Option<?> o : JobConfig.OPTIONS) {
+        for (ConfigOption<?> o : JobConfig.OPTIONS) {
             assertThat(JobConfig.markdownTable()).contains("| `" + o.key() + "` |");
             assertThat(JobConfig.help()).contains("--" + o.key());
         }
@@ -140,5 +144,45 @@ class JobConfigTest {
                     .hasMessage("Invalid value '" + bad + "' for metrics.prometheus.port: must be 0 (off), a port in [1, 65535] "
                             + "or a range low-high such as 9249-9259");
         }
+    }
+
+    @Test
+    void optionsAreFlinkConfigOptionsWithTheSharedDefaults() {
+        assertThat(JobConfig.BATCH_SIZE.defaultValue()).isEqualTo(io.wrnstream.model.Defaults.BATCH_SIZE);
+        assertThat(JobConfig.ENGINE.defaultValue()).isEqualTo(io.wrnstream.model.engine.Engines.DEFAULT_ENGINE);
+        assertThat(JobConfig.MODEL.defaultValue()).isEqualTo(io.wrnstream.model.Defaults.MODEL);
+        assertThat(JobConfig.SEED.defaultValue()).isEqualTo(io.wrnstream.model.Defaults.SEED);
+        assertThat(JobConfig.CHECKPOINT_INTERVAL.description().toString()).isNotEmpty();
+        assertThat(JobConfig.defaultText(JobConfig.MILESTONES)).isEqualTo("60,120,160");
+        assertThat(JobConfig.defaultText(JobConfig.TRANSACTION_TIMEOUT)).isEqualTo("10min");
+        assertThat(JobConfig.defaultText(JobConfig.OPTIONS.get(0))).isEqualTo("localhost:9092");
+    }
+
+    @Test
+    void durationsAndListsParseTheFlinkWay() {
+        assertThat(JobConfig.fromArgs("--checkpoint.interval", "2 min").get(JobConfig.CHECKPOINT_INTERVAL)).isEqualTo(Duration.ofMinutes(2));
+        assertThat(JobConfig.fromArgs("--max-time", "1d", "--results.transaction-timeout", "1h", "--checkpoint.interval", "90s")
+                .get(JobConfig.MAX_TIME)).isEqualTo(Duration.ofDays(1));
+        for (String list : new String[] {"30,40", "30;40", "[30, 40]"}) {
+            assertThat(JobConfig.fromArgs("--optim.milestones", list).optim().milestones()).as(list).containsExactly(30, 40);
+        }
+        assertThat(JobConfig.fromArgs("--optim.schedule", "COSINE").optim().schedule()).isEqualTo(Schedule.COSINE);
+        assertThatThrownBy(() -> JobConfig.fromArgs("--optim.schedule", "linear"))
+                .hasMessage("Invalid value 'linear' for optim.schedule: must be one of [step, cosine, constant]");
+    }
+
+    @Test
+    void readsItsOptionsFromTheFlinkConfigurationUnderItsPrefix() {
+        Configuration flink = new Configuration();
+        flink.setString("wrn-stream.batch-size", "64");
+        flink.setString("wrn-stream.engine", "dl4j");
+        flink.setString("wrn-stream.kafka.security.protocol", "SSL");
+        flink.setString("parallelism.default", "4"); // Flink's own: not the job's
+        JobConfig c = JobConfig.fromFlink(flink, "--batch-size", "32");
+        assertThat(c.get(JobConfig.BATCH_SIZE)).as("arguments override the Flink configuration").isEqualTo(32);
+        assertThat(c.get(JobConfig.ENGINE)).isEqualTo("dl4j");
+        assertThat(c.kafkaProperties()).containsEntry("security.protocol", "SSL");
+        flink.setString("wrn-stream.batchsize", "3");
+        assertThatThrownBy(() -> JobConfig.fromFlink(flink)).hasMessageStartingWith("Unknown option 'batchsize'");
     }
 }

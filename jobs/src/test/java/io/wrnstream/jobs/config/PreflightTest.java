@@ -20,7 +20,7 @@ class PreflightTest {
 
     @Test
     void hugeModelIsRefusedNamingTheSetting() {
-        JobConfig c = JobConfig.fromArgs("--model", "wrn-9994-999");
+        JobConfig c = JobConfig.fromArgs("--model", "wrn-9994-999", "--engine", "dl4j"); // the engine the message names
         assertThatThrownBy(() -> Preflight.check(c, BROKER, 6L << 30))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("model=wrn-9994-999 with batch-size=128 needs at least ")

@@ -28,6 +28,8 @@ class TrainerOperatorHarnessTest {
     private JobConfig config(Map<String, String> extra) {
         Map<String, String> m = new java.util.HashMap<>(Map.of("model", "wrn-10-1", "input.shape", "3x8x8", "batch-size", String.valueOf(BATCH),
                 "snapshot.steps", "2", "progress.steps", "1", "model.output", dir.resolve("final.model").toString(), "seed", "5"));
+        // DL4J, the engine these tests were written on: the job's other tests train with the default, libtorch.
+        m.put("engine", "dl4j");
         m.putAll(extra);
         return JobConfig.of(m);
     }

@@ -28,15 +28,23 @@ class ModelUpdateTest {
         ModelUpdate unknown = new ModelUpdate("wrn-10-1", 1, 40, 640, 0.5, null, null, "s3://b/m/v1.wrnmodel", "cd34", 10, -1, 5);
         assertThat(ModelUpdate.fromJson(known.toJson())).isEqualTo(known);
         assertThat(ModelUpdate.fromJson(unknown.toJson())).isEqualTo(unknown);
-        assertThat(unknown.toJson()).contains("\"test_error\":null").contains("\"format\":1").contains("\"checkpoint\":-1");
+        assertThat(unknown.toJson()).contains("\"test_error\":null").contains("\"checkpoint\":-1")
+                .startsWith("{\"format\":\"wrn-stream.model-update/1\",");
     }
 
     @Test
     void unknownFormatAndMissingFieldsAreRejectedNamingThem() {
         String json = new ModelUpdate("m", 1, 1, 1, 0, null, null, "file:/x", "00", 1, 1, 1).toJson();
-        assertThatThrownBy(() -> ModelUpdate.fromJson(json.replace("\"format\":1", "\"format\":9")))
+        String current = "\"format\":\"wrn-stream.model-update/1\"";
+        assertThatThrownBy(() -> ModelUpdate.fromJson(json.replace(current, "\"format\":\"wrn-stream.model-update/9\"")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("Unsupported model-update event format 9: this build reads format 1");
+                .hasMessage("Unknown model-update event format \"wrn-stream.model-update/9\": this build reads \"wrn-stream.model-update/1\"");
+        // The first builds wrote the same layout as "format":1: still read (a compacted topic keeps old events); others fail.
+        assertThat(ModelUpdate.fromJson(json.replace(current, "\"format\":1"))).isEqualTo(ModelUpdate.fromJson(json));
+        assertThatThrownBy(() -> ModelUpdate.fromJson(json.replace(current, "\"format\":9")))
+                .hasMessage("Unknown model-update event format 9: this build reads \"wrn-stream.model-update/1\"");
+        assertThatThrownBy(() -> ModelUpdate.fromJson(json.replace(current + ",", "")))
+                .hasMessage("Invalid model-update event: field 'format' is missing (this build reads wrn-stream.model-update/1)");
         assertThatThrownBy(() -> ModelUpdate.fromJson(json.replace("\"sha256\"", "\"sha\"")))
                 .hasMessage("Invalid model-update event: field 'sha256' is missing");
         assertThatThrownBy(() -> ModelUpdate.fromJson("not json")).hasMessageStartingWith("Invalid model-update event: not JSON");

@@ -68,7 +68,7 @@ public record IngestOptions(Path data, Split split, String topic, String bootstr
         private final String topic;
         private final String bootstrapServers;
         private int epochs = 1;
-        private long seed = 42;
+        private long seed = io.wrnstream.model.Defaults.SEED;
         private int partitions = 2;
         private double rate = 0;
         private int limit = 0;

@@ -1,9 +1,9 @@
 package io.wrnstream.kafka.update;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.wrnstream.model.io.JsonRecords;
 import java.util.Objects;
 
 /**
@@ -12,7 +12,7 @@ import java.util.Objects;
  *
  * <p>JSON schema, format {@value #FORMAT}:
  * <pre>
- * {"format":1, "model_id":"wrn-16-4", "version":3, "step":1500, "images_seen":192000, "epochs":3.84,
+ * {"format":"wrn-stream.model-update/1", "model_id":"wrn-16-4", "version":3, "step":1500, "images_seen":192000, "epochs":3.84,
  *  "test_error":0.2312, "test_error_step":1000, "location":"file:///tmp/wrn-stream/models/wrn-16-4/v000003-...wrnm",
  *  "sha256":"9f2c...", "size":11012345, "checkpoint":12, "wall_ms":1764240000000}
  * </pre>
@@ -34,11 +34,13 @@ import java.util.Objects;
  * @param wallMs when the file was written, epoch millis
  */
 public record ModelUpdate(String modelId, long version, long step, long imagesSeen, double epochs, Double testError, Long testErrorStep,
-                          String location, String sha256, long size, long checkpointId, long wallMs) {
-    /** Version of the JSON layout written by this code. */
-    public static final int FORMAT = 1;
+                          String location, String sha256, long size, @JsonProperty("checkpoint") long checkpointId, long wallMs) {
+    /** Format of the JSON layout written by this code. */
+    public static final String FORMAT = "wrn-stream.model-update/1";
+    /** The same layout as {@link #FORMAT}, as the first builds wrote it ({@code "format":1}); still read, never written. */
+    static final int LEGACY_FORMAT = 1;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String WHAT = "model-update event";
 
     public ModelUpdate {
         Objects.requireNonNull(modelId, "modelId");
@@ -46,46 +48,21 @@ public record ModelUpdate(String modelId, long version, long step, long imagesSe
         Objects.requireNonNull(sha256, "sha256");
     }
 
-    /** One JSON object on one line. */
+    /** One JSON object on one line; also the canonical text that {@link UpdateSigning} signs. */
     public String toJson() {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("format", FORMAT).put("model_id", modelId).put("version", version).put("step", step).put("images_seen", imagesSeen)
-                .put("epochs", Math.round(epochs * 10_000) / 10_000.0);
-        if (testError == null) n.putNull("test_error"); else n.put("test_error", testError);
-        if (testErrorStep == null) n.putNull("test_error_step"); else n.put("test_error_step", testErrorStep);
-        n.put("location", location).put("sha256", sha256).put("size", size).put("checkpoint", checkpointId).put("wall_ms", wallMs);
-        return n.toString();
+        return JsonRecords.write(FORMAT, this);
     }
 
     /**
-     * Parses {@link #toJson()} output.
+     * Parses {@link #toJson()} output. Events of the first builds ({@code "format":1}, the same layout) are read too:
+     * a compacted topic keeps a model's last event for as long as no newer one replaces it.
      *
-     * @throws IllegalArgumentException when it is not JSON, lacks a field or has an unknown format
+     * @throws IllegalArgumentException when it is not JSON, lacks a field or has an unknown format, naming it
      */
     public static ModelUpdate fromJson(String json) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("Invalid model-update event: not JSON: " + e.getOriginalMessage());
-        }
-        if (n == null || !n.isObject()) throw new IllegalArgumentException("Invalid model-update event: not a JSON object");
-        int format = required(n, "format").asInt();
-        if (format != FORMAT) {
-            throw new IllegalArgumentException("Unsupported model-update event format " + format + ": this build reads format " + FORMAT);
-        }
-        JsonNode te = n.get("test_error");
-        JsonNode tes = n.get("test_error_step");
-        return new ModelUpdate(required(n, "model_id").asText(), required(n, "version").asLong(), required(n, "step").asLong(),
-                required(n, "images_seen").asLong(), required(n, "epochs").asDouble(),
-                te == null || te.isNull() ? null : te.asDouble(), tes == null || tes.isNull() ? null : tes.asLong(),
-                required(n, "location").asText(), required(n, "sha256").asText(), required(n, "size").asLong(),
-                required(n, "checkpoint").asLong(), required(n, "wall_ms").asLong());
-    }
-
-    private static JsonNode required(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        if (v == null || v.isNull()) throw new IllegalArgumentException("Invalid model-update event: field '" + field + "' is missing");
-        return v;
+        ObjectNode n = JsonRecords.tree(json, WHAT);
+        JsonNode f = n.get(JsonRecords.FORMAT_FIELD);
+        if (f != null && f.isIntegralNumber() && f.asLong() == LEGACY_FORMAT) n.put(JsonRecords.FORMAT_FIELD, FORMAT);
+        return JsonRecords.read(n, FORMAT, WHAT, ModelUpdate.class);
     }
 }

@@ -12,8 +12,10 @@ public interface EngineProvider {
     /** The name users select the engine by ({@code engine=...}, {@code --engine ...}): {@code libtorch}, {@code dl4j}, ... */
     String name();
 
-    /** The precisions this engine trains in, in order of preference where no faster one applies ({@code fp32} first). */
-    List<String> precisions();
+    /** The precisions this engine trains in ({@code fp32} first): those {@link TrainConfig#precisions(String)} allows it. */
+    default List<String> precisions() {
+        return TrainConfig.precisions(name());
+    }
 
     /**
      * The precision {@code auto} resolves to for this engine on this machine and device (for example bf16 where the

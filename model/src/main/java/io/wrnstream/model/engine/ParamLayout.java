@@ -123,6 +123,30 @@ public final class ParamLayout {
         return new ParamLayout(b.entries, b.offset, b.updaterOffset);
     }
 
+    /**
+     * Fresh weights in this layout, drawn from {@code seed}: He-normal (std {@code sqrt(2/fanIn)}, like DL4J's
+     * {@code WeightInit.RELU}) for convolutions and the classifier, BatchNorm gamma 1, beta 0, running mean 0 and
+     * variance 1, classifier bias 0. The libtorch and worker engines start from these, so both start alike.
+     */
+    public float[] initialParams(long seed) {
+        float[] p = new float[Math.toIntExact(length)];
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        for (Entry e : entries) {
+            int off = (int) e.offset(), n = (int) e.length();
+            long[] s = e.shape();
+            switch (e.kind()) {
+                case CONV_WEIGHT, DENSE_WEIGHT -> {
+                    long fanIn = n / s[0];
+                    double std = Math.sqrt(2.0 / fanIn);
+                    for (int i = 0; i < n; i++) p[off + i] = (float) (random.nextGaussian() * std);
+                }
+                case BN_GAMMA -> java.util.Arrays.fill(p, off, off + n, 1f);
+                case BN_BETA, BN_MEAN, BN_LOG10_STD, DENSE_BIAS -> { /* zeros; log10(std) 0 is variance 1 */ }
+            }
+        }
+        return p;
+    }
+
     /** The arrays in canonical order. */
     public List<Entry> entries() {
         return entries;

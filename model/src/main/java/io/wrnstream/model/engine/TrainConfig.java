@@ -12,7 +12,8 @@ import java.util.Objects;
  * @param optim optimiser and schedule
  * @param batchSize minibatch size, {@code >= 1} (paper: 128)
  * @param seed master seed; every random consumer derives its own generator from it
- * @param engine numeric engine name: {@code libtorch} (default, {@link Engines#DEFAULT_ENGINE}) or {@code dl4j}
+ * @param engine numeric engine name: {@code libtorch} (default, {@link Engines#DEFAULT_ENGINE}), {@code dl4j}, or
+ *               {@code worker} (the host's own PyTorch in a worker process)
  * @param precision {@code fp32} or {@code bf16} (libtorch only: autocast, fp32 master weights); {@code auto} or null picks
  *                  {@link #defaultPrecision(String)}
  * @param data description of the training data, for provenance (may be empty)
@@ -21,7 +22,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
 
     public static final int PAPER_BATCH = 128;
     /** Engine names this project ships (each one a module found through {@link Engines}); accepted by {@link #engine()}. */
-    public static final java.util.List<String> ENGINES = java.util.List.of("dl4j", "libtorch");
+    public static final java.util.List<String> ENGINES = java.util.List.of("dl4j", "libtorch", "worker");
 
     public TrainConfig {
         Objects.requireNonNull(wrn, "wrn");
@@ -37,7 +38,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
 
     /** The paper's recipe (batch 128, seed 42) for the given model, on DL4J in fp32 (the reference the tests compare with). */
     public static TrainConfig paper(WrnConfig wrn) {
-        return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, 42L, "dl4j", "fp32", "");
+        return new TrainConfig(wrn, OptimConfig.paper(), PAPER_BATCH, io.wrnstream.model.Defaults.SEED, "dl4j", "fp32", "");
     }
 
     /** Precision value that asks for {@link #defaultPrecision(String)}; configs always hold the resolved value. */
@@ -56,7 +57,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
      * fp32 only.
      */
     public static String defaultPrecision(String engine, boolean cuda) {
-        if (!"libtorch".equals(engine)) return "fp32";
+        if (!"libtorch".equals(engine) && !"worker".equals(engine)) return "fp32";
         return cuda || cpuHasFastBf16() ? "bf16" : "fp32";
     }
 
@@ -93,7 +94,7 @@ public record TrainConfig(WrnConfig wrn, OptimConfig optim, int batchSize, long 
 
     /** The precisions {@code engine} trains in: DL4J fp32 only (it refuses bf16 training on CPU), libtorch fp32 and bf16. */
     public static java.util.List<String> precisions(String engine) {
-        return "libtorch".equals(engine) ? java.util.List.of("fp32", "bf16") : java.util.List.of("fp32");
+        return "libtorch".equals(engine) || "worker".equals(engine) ? java.util.List.of("fp32", "bf16") : java.util.List.of("fp32");
     }
 
     /** This config on another engine and precision (the model, optimiser and seed stay). */

@@ -52,6 +52,22 @@ public interface TrainingEngine extends Predictor {
     byte[] snapshot();
 
     /** The GPU memory this engine computes on, when it computes on a GPU (for gauges); empty on the CPU. */
+    /**
+     * For benchmarks: milliseconds the last step spent where it ran, when that is not this JVM (the worker engine's
+     * own step time; the rest of the wall time is transport). NaN for engines that step in process.
+     */
+    default double lastStepInsideMillis() {
+        return Double.NaN;
+    }
+
+    /**
+     * For benchmarks, after the timed steps: facts about where the engine ran ({@code device}, and
+     * {@code peak_device_mb} on a GPU, resetting that peak). Empty for engines with nothing to add.
+     */
+    default java.util.Map<String, Object> runFacts() {
+        return java.util.Map.of();
+    }
+
     default java.util.Optional<DeviceMemory> deviceMemory() {
         return java.util.Optional.empty();
     }

@@ -14,7 +14,7 @@ class TrainConfigTest {
         assertThatThrownBy(() -> PAPER.withBatchSize(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("Invalid value 0 for train.batch-size: must be >= 1 (paper: 128)");
         assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "torch", "fp32", ""))
-                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch]");
+                .hasMessage("Invalid value 'torch' for engine: must be one of [dl4j, libtorch, worker]");
         assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "dl4j", "bf16", ""))
                 .hasMessage("Invalid value 'bf16' for precision: must be one of [fp32] with engine dl4j");
         assertThatThrownBy(() -> new TrainConfig(PAPER.wrn(), PAPER.optim(), 128, 1, "libtorch", "fp16", ""))

@@ -1,0 +1,219 @@
+package io.wrnstream.engine.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.wrnstream.model.engine.AbstractEngine;
+import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.EngineOptions;
+import io.wrnstream.model.engine.EngineState;
+import io.wrnstream.model.engine.ParamLayout;
+import io.wrnstream.model.engine.TrainConfig;
+import io.wrnstream.model.optim.OptimConfig;
+import io.wrnstream.model.wrn.Topology;
+import io.wrnstream.model.wrn.WrnConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code worker} engine: the step runs in a PyTorch worker process on the host's own PyTorch installation (CPU or
+ * CUDA; {@code wrn_worker.py}, shipped in this jar), so a GPU machine with the vendor's PyTorch needs no native library
+ * in the JVM at all. A step's batch goes to the worker through shared memory, the loss, a finite flag and the logits
+ * come back over a Unix domain socket ({@link WorkerProcess}); parameters and momentum cross only at start, restore
+ * and snapshot, in the canonical {@link ParamLayout} in PyTorch's forms ({@link EngineState.Forms#TORCH}, converted
+ * by {@link EngineState#inForms} like the libtorch engine), so checkpoints, model updates and serving stay
+ * engine-neutral.
+ *
+ * <p>The worker's network is generated from {@link Topology#blocks()}, sent with the layout's entries at start; it
+ * has no topology of its own. Its step is the libtorch engine's, written out in the worker: forward (bf16 autocast
+ * with fp32 master weights when asked), mean cross-entropy, backward, {@code g += wd*p} (BatchNorm per
+ * {@code decayBatchNorm}), {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} with the rate {@link AbstractEngine} takes
+ * from the schedule per step, dropout masks seeded per step from {@link AbstractEngine#dropoutSeed}, a non-finite step
+ * skipped (BatchNorm's running statistics restored, as the libtorch engine does). Initial weights are drawn in Java
+ * ({@link ParamLayout#initialParams(long)}), so a worker and a libtorch engine start from the same weights.
+ *
+ * <p><b>Device</b>: {@link EngineOptions#device()}: {@code auto} (CUDA when the worker's PyTorch sees a GPU, else the
+ * CPU, saying so in one line), {@code cpu}, {@code cuda} or {@code cuda:N} (refused with the reason when no GPU is
+ * visible). <b>Threads</b>: {@link EngineOptions#threads()} (0: PyTorch's default). <b>Python</b>:
+ * {@value WorkerProcess#PYTHON_PROPERTY} or {@code WRN_WORKER_PYTHON}, else the first of {@code python3} on the PATH
+ * and {@code /usr/bin/python3} that has PyTorch.
+ *
+ * <p>Not thread-safe; one thread trains it. {@link #close()} ends the worker process.
+ */
+public final class WorkerEngine extends AbstractEngine {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerEngine.class);
+    /** System property: {@code torch.compile} the worker's forward pass (PyTorch 2 only; default off; untried). */
+    public static final String COMPILE_PROPERTY = "wrn.worker.compile";
+    /** System property: channels-last memory format on or off; default on for bf16, off for fp32 (as libtorch). */
+    public static final String CHANNELS_LAST_PROPERTY = "wrn.torch.channels-last";
+    /** DL4J's BatchNorm defaults, which every engine keeps: eps 1e-5, decay 0.9 (PyTorch momentum 0.1). */
+    static final double BN_EPS = 1e-5, BN_MOMENTUM = 0.1;
+
+    private final ParamLayout layout;
+    private final WorkerProcess worker;
+    private final JsonNode info;
+    private double lastComputeSeconds = Double.NaN;
+
+    private WorkerEngine(TrainConfig config, EngineOptions options, float[] params, float[] buffers, long step, long imagesSeen) {
+        super(config, step, imagesSeen, WorkerEngineProvider.NAME);
+        this.layout = ParamLayout.of(config.wrn());
+        if (params.length != layout.length()) {
+            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
+                    + " has " + layout.length());
+        }
+        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
+        if (buffers.length != updLength) {
+            throw new IllegalArgumentException("Snapshot has " + buffers.length + " optimiser values, expected " + updLength);
+        }
+        this.worker = WorkerProcess.start();
+        try {
+            this.info = worker.call(initHeader(options), List.of(params, buffers), null);
+        } catch (RuntimeException e) {
+            worker.close();
+            throw e;
+        }
+        if (info.hasNonNull("fallback")) LOG.warn("worker engine: {}", info.get("fallback").asText());
+    }
+
+    /** A fresh engine on the device {@code options} names, weights initialised from {@code config.seed()} as libtorch does. */
+    public static WorkerEngine create(TrainConfig config, EngineOptions options) {
+        ParamLayout layout = ParamLayout.of(config.wrn());
+        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
+        // the initial running variance 1 is log10(std) 0 as well: the canonical initial weights are PyTorch's too
+        WorkerEngine e = new WorkerEngine(config, options, layout.initialParams(config.seed()), new float[(int) updLength], 0, 0);
+        LOG.info("Created worker engine for {} ({} trainable parameters) on {} ({}, PyTorch {}, Python {}) in {}: {}",
+                config.wrn().name(), layout.trainableLength(), e.info.path("device").asText(), e.info.path("device_name").asText(),
+                e.info.path("torch").asText(), e.info.path("python").asText(), config.precision(), config);
+        return e;
+    }
+
+    /** A fresh engine with the default options (device auto, PyTorch's default threads). */
+    public static WorkerEngine create(TrainConfig config) {
+        return create(config, EngineOptions.DEFAULT);
+    }
+
+    /** As {@link #restore(EngineState, EngineOptions)} with the default options. */
+    public static WorkerEngine restore(EngineState state) {
+        return restore(state, EngineOptions.DEFAULT);
+    }
+
+    /** An engine that continues where the one that produced {@code state} stopped (any engine's snapshot). */
+    public static WorkerEngine restore(EngineState state, EngineOptions options) {
+        EngineState s = state.inForms(EngineState.Forms.TORCH);  // running variance and lr-free momentum, as PyTorch holds them
+        return new WorkerEngine(s.config(), options, s.params(), s.updater(), s.step(), s.imagesSeen());
+    }
+
+    private Map<String, Object> initHeader(EngineOptions options) {
+        WrnConfig w = config.wrn();
+        OptimConfig o = config.optim();
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("blocks", Topology.of(w).blocks().stream().map(b -> Map.of("name", b.name(), "in", b.in(), "out", b.out(),
+                "stride", b.stride(), "projection", b.projection())).toList());
+        model.put("classes", w.classes());
+        model.put("dropout", w.dropout());
+        model.put("channels", w.channels());
+        model.put("height", w.height());
+        model.put("width", w.width());
+        List<Map<String, Object>> entries = new ArrayList<>();
+        for (ParamLayout.Entry e : layout.entries()) {
+            entries.add(Map.of("name", e.name(), "kind", e.kind().name(), "shape", e.shape(),
+                    "trainable", e.kind().trainable(), "decayed", e.kind().decayed(o.decayBatchNorm())));
+        }
+        boolean bf16 = "bf16".equals(config.precision());
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("op", "init");
+        h.put("model", model);
+        h.put("entries", entries);
+        h.put("momentum", o.momentum());
+        h.put("weight_decay", o.weightDecay());
+        h.put("bn_eps", BN_EPS);
+        h.put("bn_momentum", BN_MOMENTUM);
+        h.put("precision", config.precision());
+        h.put("channels_last", Boolean.parseBoolean(System.getProperty(CHANNELS_LAST_PROPERTY, Boolean.toString(bf16))));
+        h.put("device", options.device());
+        h.put("threads", options.threads());
+        h.put("compile", Boolean.getBoolean(COMPILE_PROPERTY));
+        return h;
+    }
+
+    @Override
+    protected Outcome computeStep(Batch batch, double lr, long dropoutSeed) {
+        int n = batch.size(), classes = config.wrn().classes();
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("op", "step");
+        h.put("n", n);
+        h.put("lr", lr);
+        h.put("seed", Long.toUnsignedString(dropoutSeed));
+        float[] logits = new float[n * classes];
+        JsonNode r = worker.call(h, List.of(batch.x(), batch.labels()), List.of(logits));
+        lastComputeSeconds = r.path("compute_s").asDouble(Double.NaN);
+        return new Outcome(r.get("loss").asDouble(), accuracy(logits, batch.labels(), classes), r.get("finite").asBoolean());
+    }
+
+    /** Seconds the worker spent inside the last step (forward, backward, update, copies on its side), for overhead measurements. */
+    public double lastStepComputeSeconds() {
+        return lastComputeSeconds;
+    }
+
+    @Override
+    public double lastStepInsideMillis() {
+        return lastComputeSeconds * 1000;
+    }
+
+    @Override
+    public Map<String, Object> runFacts() {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("device", info.path("device").asText() + " (" + info.path("device_name").asText() + ", PyTorch "
+                + info.path("torch").asText() + ")");
+        long peak = peakDeviceBytes();
+        facts.put("peak_device_mb", peak < 0 ? null : Math.round(peak / 1048576.0));
+        return facts;
+    }
+
+    /** Peak device memory the worker's PyTorch allocated since the last call (CUDA only; -1 on the CPU), then resets it. */
+    public long peakDeviceBytes() {
+        checkOpen();
+        JsonNode r = worker.call(Map.of("op", "memory"), List.of(), null);
+        return r.path("peak_bytes").isNumber() ? r.get("peak_bytes").asLong() : -1;
+    }
+
+    /** What the worker reported at start: device, device name, PyTorch, CUDA and Python versions, the CPU fallback line. */
+    public JsonNode workerInfo() {
+        return info.deepCopy();
+    }
+
+    /** Whether the worker computes on a CUDA device. */
+    public boolean onGpu() {
+        return info.path("device").asText().startsWith("cuda");
+    }
+
+    @Override
+    protected float[][] probabilities(Batch b) {
+        int n = b.size(), classes = config.wrn().classes();
+        float[] flat = new float[n * classes];
+        worker.call(Map.of("op", "predict", "n", n), List.of(b.x()), List.of(flat));
+        float[][] p = new float[n][classes];
+        for (int i = 0; i < n; i++) System.arraycopy(flat, i * classes, p[i], 0, classes);
+        return p;
+    }
+
+    @Override
+    protected EngineState exportState() {
+        float[] params = new float[Math.toIntExact(layout.length())];
+        float[] buffers = new float[config.optim().momentum() > 0 ? Math.toIntExact(layout.trainableLength()) : 0];
+        worker.call(Map.of("op", "state"), List.of(), List.of(params, buffers));
+        return state(params, buffers, EngineState.Forms.TORCH);
+    }
+
+    @Override
+    public long parameterCount() {
+        return layout.trainableLength();
+    }
+
+    @Override
+    protected void release() {
+        worker.close();
+    }
+}
