@@ -101,6 +101,7 @@ public final class BenchCommand implements Callable<Integer> {
         boolean onednn = Boolean.TRUE.equals(Engines.provider(engine).runtimeFacts().get("onednn"));
 
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("format", "wrn-stream.bench/1");
         out.put("model", wrn.name());
         out.put("batch", batch);
         out.put("engine", engine);
@@ -108,6 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("images_per_sec", round(batch / (p50 / 1000.0)));
         out.put("step_ms_p50", round(p50));
         out.put("step_ms_p90", round(p90));
+        out.put("step_ms_min", round(sorted[0]));
         out.put("steps", steps);
         out.put("peak_rss_mb", peakRssMb());
         out.put("threads", usedThreads);

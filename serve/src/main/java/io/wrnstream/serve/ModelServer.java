@@ -25,7 +25,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,6 +63,7 @@ public final class ModelServer implements AutoCloseable {
     private final ServeConfig config;
     private final HttpServer http;
     private final ThreadPoolExecutor pool;
+    private final Semaphore work;
     private final AtomicReference<ServedModel> current = new AtomicReference<>();
     private final ServeMetrics metrics = new ServeMetrics();
     private final ObjectMapper json = new ObjectMapper();
@@ -69,17 +71,38 @@ public final class ModelServer implements AutoCloseable {
 
     private ModelServer(ServeConfig config) throws IOException {
         this.config = config;
+        this.work = new Semaphore(config.threads(), true);
+        configureJdkHttpServer(config);
         AtomicInteger n = new AtomicInteger();
-        // Bounded: a full queue makes the accepting thread run the request itself, which slows down accepting (back-pressure).
-        this.pool = new ThreadPoolExecutor(config.threads(), config.threads(), 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(config.threads() * 32), r -> {
+        // One thread per open connection (up to max-connections): the JDK server reads a request's headers and body on
+        // the executor's thread, so a slow client must hold only its own. The heavy part is bounded by `work` instead.
+        this.pool = new ThreadPoolExecutor(config.threads(), config.maxConnections(), IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
                     Thread t = new Thread(r, "wrn-serve-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.CallerRunsPolicy());
+                });
         this.http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
         http.createContext("/", this::handle);
         http.setExecutor(pool);
+    }
+
+    /** Seconds an idle connection thread above {@code threads} lives. */
+    static final long IDLE_THREAD_SECONDS = 2;
+
+    /**
+     * The JDK server's own limits are JVM-wide system properties read once, when the first server starts: the time a
+     * request may take to arrive, the connection limit and header bounds. Values given on the command line win.
+     */
+    private static void configureJdkHttpServer(ServeConfig config) {
+        setIfAbsent("sun.net.httpserver.maxReqTime", String.valueOf(config.requestTimeout().toSeconds()));
+        setIfAbsent("jdk.httpserver.maxConnections", String.valueOf(config.maxConnections()));
+        setIfAbsent("sun.net.httpserver.maxReqHeaders", "100");
+        setIfAbsent("sun.net.httpserver.maxReqHeaderSize", String.valueOf(16 << 10));
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) System.setProperty(key, value);
     }
 
     /** Starts listening; no model is loaded yet ({@code /readyz} answers 503 until one is). */
@@ -194,7 +217,12 @@ public final class ModelServer implements AutoCloseable {
                 case "/metrics" -> onlyGet(ex) ? metrics(ex) : 405;
                 default -> error(ex, 404, "No such endpoint " + path + ": use POST /v1/predict, GET /v1/model, /healthz, /readyz or /metrics");
             };
-        } catch (RuntimeException | IOException e) {
+        } catch (IOException e) {
+            // The client went away (closed, reset, or too slow for the request timeout): counted, not an error of ours.
+            metrics.clientDisconnected();
+            status = 499;
+            LOG.debug("Client of {} {} disconnected: {}", ex.getRequestMethod(), path, e.toString());
+        } catch (RuntimeException e) {
             LOG.warn("Request {} {} failed", ex.getRequestMethod(), path, e);
             status = 500;
             try {
@@ -275,46 +303,59 @@ public final class ModelServer implements AutoCloseable {
         byte[] body = readAtMost(ex.getRequestBody(), config.maxRequestBytes() + 1);
         if (body.length > config.maxRequestBytes()) return tooLarge(ex, "more than " + config.maxRequestBytes() + " bytes");
         if (body.length == 0) return error(ex, 400, "Empty body: POST a PNG or JPEG image (or raw CHW bytes with X-Image-Shape)");
-        ServedModel m = acquire();
-        if (m == null) return error(ex, 503, "No model loaded yet: see GET /readyz");
+        // Decoding and prediction take memory and CPU: at most `threads` at once; the rest wait their turn, bounded.
+        boolean permit;
         try {
-            int classes = m.wrn().classes();
-            int k;
+            permit = work.tryAcquire(config.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(ex, 503, "Shutting down");
+        }
+        if (!permit) return error(ex, 503, "Busy: " + config.threads() + " predictions running and others waiting; retry later");
+        try {
+            ServedModel m = acquire();
+            if (m == null) return error(ex, 503, "No model loaded yet: see GET /readyz");
             try {
-                k = topK(ex.getRequestURI().getRawQuery(), Math.min(5, classes));
-            } catch (NumberFormatException e) {
-                return error(ex, 400, "Invalid value for k: must be an integer in [1, " + classes + "]");
-            }
-            if (k < 1 || k > classes) return error(ex, 400, "Invalid value " + k + " for k: must be in [1, " + classes + "]");
-            Sample image;
-            try {
-                image = decode(ex, body, m.wrn());
-            } catch (RecordFormatException e) {
-                if (e.getCause() instanceof ImageDecodeException d && d.getMessage().contains("above the bound")) {
-                    return error(ex, 422, "Image refused before decoding: " + d.getMessage() + " (the model takes "
-                            + m.wrn().channels() + "x" + m.wrn().height() + "x" + m.wrn().width() + ")");
+                int classes = m.wrn().classes();
+                int k;
+                try {
+                    k = topK(ex.getRequestURI().getRawQuery(), Math.min(5, classes));
+                } catch (NumberFormatException e) {
+                    return error(ex, 400, "Invalid value for k: must be an integer in [1, " + classes + "]");
                 }
-                return error(ex, 400, "Undecodable image (" + body.length + " bytes): POST a PNG or JPEG, or raw CHW bytes with "
-                        + "Content-Type application/octet-stream and X-Image-Shape");
-            } catch (IllegalArgumentException e) {
-                return error(ex, 400, e.getMessage());
+                if (k < 1 || k > classes) return error(ex, 400, "Invalid value " + k + " for k: must be in [1, " + classes + "]");
+                Sample image;
+                try {
+                    image = decode(ex, body, m.wrn());
+                } catch (RecordFormatException e) {
+                    if (e.getCause() instanceof ImageDecodeException d && d.getMessage().contains("above the bound")) {
+                        return error(ex, 422, "Image refused before decoding: " + d.getMessage() + " (the model takes "
+                                + m.wrn().channels() + "x" + m.wrn().height() + "x" + m.wrn().width() + ")");
+                    }
+                    return error(ex, 400, "Undecodable image (" + body.length + " bytes): POST a PNG or JPEG, or raw CHW bytes with "
+                            + "Content-Type application/octet-stream and X-Image-Shape");
+                } catch (IllegalArgumentException e) {
+                    return error(ex, 400, e.getMessage());
+                }
+                List<ServedModel.Prediction> predictions;
+                try {
+                    predictions = m.predict(image, k);
+                } catch (IllegalArgumentException e) {
+                    return error(ex, 422, e.getMessage());
+                }
+                ModelInfo i = m.info();
+                ObjectNode n = json.createObjectNode().put("model_id", i.modelId()).put("model_version", i.version()).put("step", i.step());
+                ArrayNode a = n.putArray("predictions");
+                for (ServedModel.Prediction p : predictions) {
+                    a.addObject().put("class", p.index()).put("name", p.name()).put("probability", p.probability());
+                }
+                ex.getResponseHeaders().set("X-Model-Version", String.valueOf(i.version()));
+                return send(ex, 200, n);
+            } finally {
+                m.release();
             }
-            List<ServedModel.Prediction> predictions;
-            try {
-                predictions = m.predict(image, k);
-            } catch (IllegalArgumentException e) {
-                return error(ex, 422, e.getMessage());
-            }
-            ModelInfo i = m.info();
-            ObjectNode n = json.createObjectNode().put("model_id", i.modelId()).put("model_version", i.version()).put("step", i.step());
-            ArrayNode a = n.putArray("predictions");
-            for (ServedModel.Prediction p : predictions) {
-                a.addObject().put("class", p.index()).put("name", p.name()).put("probability", p.probability());
-            }
-            ex.getResponseHeaders().set("X-Model-Version", String.valueOf(i.version()));
-            return send(ex, 200, n);
         } finally {
-            m.release();
+            work.release();
         }
     }
 

@@ -63,6 +63,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "Largest request body, larger gets 413 (default: ${DEFAULT-VALUE}).")
     int maxRequestBytes;
 
+    @Option(names = "--max-connections", defaultValue = "256", description = "Most open connections; a slow client holds only its own"
+            + " (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--request-timeout", defaultValue = "10", paramLabel = "SECONDS",
+            description = "Longest time a client may take to send its request, headers and body (default: ${DEFAULT-VALUE}).")
+    int requestTimeoutSeconds;
+
     @Option(names = "--class-names", split = ",", paramLabel = "NAME", description = "Class names in label order (default: CIFAR-10, "
             + "Fashion-MNIST or CIFAR-100 names by the model's classes and channels, else class-<i>).")
     List<String> classNames;
@@ -78,7 +86,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** The validated service settings of these options. */
     public ServeConfig serveConfig() {
-        return new ServeConfig(bind, port, threads, maxRequestBytes, classNames);
+        return new ServeConfig(bind, port, threads, maxRequestBytes, classNames, maxConnections, java.time.Duration.ofSeconds(requestTimeoutSeconds));
     }
 
     /**

@@ -20,6 +20,7 @@ public final class ServeMetrics {
     private final DoubleAdder latencySum = new DoubleAdder();
     private final LongAdder loads = new LongAdder();
     private final LongAdder loadFailures = new LongAdder();
+    private final LongAdder clientDisconnects = new LongAdder();
 
     ServeMetrics() {
         for (int i = 0; i < BUCKETS.length; i++) latencyBuckets[i] = new LongAdder();
@@ -39,6 +40,15 @@ public final class ServeMetrics {
 
     void loaded() {
         loads.increment();
+    }
+
+    void clientDisconnected() {
+        clientDisconnects.increment();
+    }
+
+    /** Requests whose client went away before the answer was sent. */
+    public long clientDisconnects() {
+        return clientDisconnects.sum();
     }
 
     void loadFailed() {
@@ -80,6 +90,9 @@ public final class ServeMetrics {
         sb.append("# HELP wrn_serve_model_load_failures_total Model loads that failed (unreadable, digest mismatch, corrupt).\n")
                 .append("# TYPE wrn_serve_model_load_failures_total counter\n")
                 .append("wrn_serve_model_load_failures_total ").append(loadFailures.sum()).append('\n');
+        sb.append("# HELP wrn_serve_client_disconnects_total Requests whose client went away (closed, reset or too slow) before the answer.\n")
+                .append("# TYPE wrn_serve_client_disconnects_total counter\n")
+                .append("wrn_serve_client_disconnects_total ").append(clientDisconnects.sum()).append('\n');
         sb.append("# HELP wrn_serve_model_ready 1 when a model is loaded.\n# TYPE wrn_serve_model_ready gauge\n")
                 .append("wrn_serve_model_ready ").append(current == null ? 0 : 1).append('\n');
         if (current != null) {

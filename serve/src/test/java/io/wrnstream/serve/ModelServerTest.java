@@ -162,6 +162,61 @@ class ModelServerTest {
     }
 
     @Test
+    void healthIsAnsweredWhileFiftyClientsTrickleHeadersAndNoThreadLeaks() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        server.loadFile(modelA);
+        List<java.net.Socket> slow = new ArrayList<>();
+        ExecutorService tricklers = Executors.newFixedThreadPool(2);
+        AtomicBoolean trickling = new AtomicBoolean(true);
+        List<Long> healthMillis = new ArrayList<>();
+        try {
+            for (int i = 0; i < 50; i++) {
+                java.net.Socket sock = new java.net.Socket("127.0.0.1", server.port());
+                sock.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes());
+                slow.add(sock);
+            }
+            tricklers.submit(() -> {
+                while (trickling.get()) { // one header byte per connection every 200 ms: never a complete request
+                    for (java.net.Socket sock : slow) {
+                        try {
+                            sock.getOutputStream().write('X');
+                        } catch (java.io.IOException closedByServer) {
+                            // the server dropped it: what the timeout is for
+                        }
+                    }
+                    Thread.sleep(200);
+                }
+                return null;
+            });
+            HttpClient quick = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            long end = System.nanoTime() + Duration.ofSeconds(6).toNanos();
+            while (System.nanoTime() < end) {
+                long t0 = System.nanoTime();
+                HttpResponse<String> r = quick.send(HttpRequest.newBuilder(uri("/healthz")).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).isEqualTo(200);
+                healthMillis.add((System.nanoTime() - t0) / 1_000_000);
+                Thread.sleep(100); // probe interval
+            }
+        } finally {
+            trickling.set(false);
+            tricklers.shutdownNow();
+            for (java.net.Socket sock : slow) sock.close();
+        }
+        long worst = healthMillis.stream().mapToLong(Long::longValue).max().orElseThrow();
+        org.slf4j.LoggerFactory.getLogger(ModelServerTest.class).info("health under 50 trickling clients: {} probes, worst {} ms", healthMillis.size(), worst);
+        assertThat(worst).as("worst /healthz latency, ms").isLessThan(1000);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (serverThreads() > 3 && System.nanoTime() < deadline) Thread.sleep(100); // polling
+        assertThat(serverThreads()).as("server threads after the slow clients left (3 request threads stay)").isLessThanOrEqualTo(3);
+        assertThat(get("/metrics").body()).contains("wrn_serve_client_disconnects_total");
+    }
+
+    private static long serverThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("wrn-serve-") && t.isAlive()).count();
+    }
+
+    @Test
     void aCorruptUpdateIsRefusedAndTheCurrentModelStays() throws Exception {
         start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
         server.load(update(modelA, 1));

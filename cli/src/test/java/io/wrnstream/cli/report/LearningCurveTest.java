@@ -16,7 +16,7 @@ class LearningCurveTest {
     void readsTheJobsAndTrainsVersionedRecordsAndSkipsOtherRecords() {
         String job = new Evaluation(2, 200, 25_600, 0.512, 0.61, 1.7, 1000, 1_000L, 90).toJson();
         String offline = new TrainEvaluation(100, 12_800, 0.256, 0.7, 2.1, 1000, 1.5, 20.0).toJson();
-        String event = new TrainerEvent(TrainerEvent.Kind.STEP, -1, 150, 19_200, 1.9, 0.3, 0.1, 0, 500, 2L).toJson();
+        String event = new TrainerEvent(TrainerEvent.Kind.STEP, -1, 150, 19_200, 1.9, 0.3, 0.1, 0, 500, 2L, 0L).toJson();
         LearningCurve c = LearningCurve.parse(List.of(job, offline, event));
         assertThat(c.points()).extracting(EvalPoint::step).containsExactly(100L, 200L);
         assertThat(c.last().modelVersion()).isEqualTo(2);

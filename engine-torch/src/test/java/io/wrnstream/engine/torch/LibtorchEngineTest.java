@@ -37,6 +37,29 @@ class LibtorchEngineTest {
     }
 
     @Test
+    void channelsLastWeightsTrainLikeRowMajorOnes() {
+        // The weights are channels-last views into the flat buffers; the gradients autograd accumulates into them
+        // must be the same as with row-major views (decay alone would also change the parameters).
+        TrainConfig c = tiny(0);
+        float[][] params = new float[2][], momentum = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            System.setProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY, Boolean.toString(run == 1));
+            try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, 20 + i));
+                params[run] = e.snapshotState().params();
+                momentum[run] = e.snapshotState().updater();
+            } finally {
+                System.clearProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY);
+            }
+        }
+        assertThat(params[1]).containsExactly(params[0], within(1e-5f));
+        assertThat(momentum[1]).containsExactly(momentum[0], within(1e-5f));
+        float largest = 0;
+        for (float m : momentum[0]) largest = Math.max(largest, Math.abs(m));
+        assertThat(largest).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
+    }
+
+    @Test
     void oneStepChangesParametersAndCountsStepsAndImages() {
         TrainConfig c = tiny(0);
         try (LibtorchEngine e = LibtorchEngine.create(c)) {

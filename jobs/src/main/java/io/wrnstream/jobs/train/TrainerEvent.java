@@ -27,20 +27,6 @@ public record TrainerEvent(@JsonProperty("event") Kind kind, @JsonProperty("chec
     /** Format of the JSON layout written by this code. */
     public static final String FORMAT = "wrn-stream.trainer-event/1";
 
-    /** An event without a trained-sample digest (one trainer rank). */
-    public TrainerEvent(Kind kind, long checkpointId, long step, long imagesSeen, double loss, double accuracy, double learningRate,
-                        long stateDigest, double imagesPerSecond, long wallMs) {
-        this(kind, checkpointId, step, imagesSeen, loss, accuracy, learningRate, stateDigest, imagesPerSecond, wallMs, 0);
-    }
-
-    /** One sample id's term of the trained digest (SplitMix64's finaliser): sums of terms are order-free, repeats show. */
-    public static long digestOf(long sampleId) {
-        long z = sampleId + 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
-
     /** Kinds of trainer event. */
     public enum Kind { STEP, CHECKPOINT, RESTORED, FINISHED }
 
@@ -59,5 +45,13 @@ public record TrainerEvent(@JsonProperty("event") Kind kind, @JsonProperty("chec
      */
     public static TrainerEvent fromJson(String json) {
         return JsonRecords.read(json, FORMAT, "trainer event", TrainerEvent.class);
+    }
+
+    /** One sample id's term of the trained digest (SplitMix64's finaliser): sums of terms are order-free, repeats show. */
+    public static long digestOf(long sampleId) {
+        long z = sampleId + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 }

@@ -8,9 +8,9 @@ import io.wrnstream.embedded.EmbeddedKafka;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.testing.Images;
+import io.wrnstream.jobs.testing.JvmProcess;
 import io.wrnstream.jobs.testing.Topics;
 import io.wrnstream.jobs.train.TrainerEvent;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -99,14 +99,7 @@ class BrokerOutageITCase {
     }
 
     private static Process startBroker(Path logDir, int brokerPort, int controllerPort) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), EmbeddedKafka.class.getName(),
-                logDir.toString(), String.valueOf(brokerPort), String.valueOf(controllerPort))
-                .redirectErrorStream(true).redirectOutput(logDir.resolveSibling("broker-" + System.nanoTime() + ".log").toFile()).start();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", "127.0.0.1:" + brokerPort, "default.api.timeout.ms", 60_000))) {
-            admin.describeCluster().nodes().get(90, TimeUnit.SECONDS);
-        }
-        return p;
+        return JvmProcess.broker(logDir, brokerPort, controllerPort);
     }
 
     private static void awaitSteps(String bootstrap, int steps, Duration timeout) throws InterruptedException {
@@ -121,8 +114,6 @@ class BrokerOutageITCase {
     }
 
     private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return JvmProcess.freePort();
     }
 }

@@ -103,6 +103,7 @@ class MetricsITCase {
             missing.removeAll(s.names());
             assertThat(missing).as("metrics the dashboard queries but the job does not export (scrape has %s)", s.names()).isEmpty();
             assertThat(s.names()).as("GPU metrics only with a CUDA backend").doesNotContainAnyElementsOf(GPU_ONLY);
+            dashboardQueriesReturnDataOnARealPrometheus(port);
 
             // Trainer.
             assertThat(s.max(prometheus(STEP))).isEqualTo(TRAIN_IMAGES / 16);
@@ -165,6 +166,34 @@ class MetricsITCase {
                 // cancelled
             }
             LOG.info("MetricsITCase job ran {} s", String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        }
+    }
+
+    /**
+     * Every panel query of the dashboard, run by a real Prometheus scraping the job, returns data (the GPU panels
+     * excepted). Skipped with a note when no {@code prometheus} binary is installed (Debian: {@code apt-get install prometheus}).
+     */
+    private void dashboardQueriesReturnDataOnARealPrometheus(int reporterPort) throws Exception {
+        Path binary = RealPrometheus.binary();
+        if (binary == null) {
+            LOG.warn("NOTE: no prometheus binary on the PATH (Debian package 'prometheus'): the dashboard's PromQL is not run on a real Prometheus");
+            return;
+        }
+        Map<String, String> queries = PromQl.dashboardQueries(PromQl.readDashboard(PromQl.repoRoot().resolve("docker/grafana/dashboards/wrn-stream.json")));
+        try (RealPrometheus prom = RealPrometheus.start(binary, "localhost:" + reporterPort, dir.resolve("prometheus"))) {
+            prom.awaitScrapes(3, Duration.ofSeconds(60));
+            Map<String, String> empty = new java.util.TreeMap<>();
+            int run = 0;
+            for (Map.Entry<String, String> q : queries.entrySet()) {
+                if (GPU_ONLY.stream().anyMatch(q.getValue()::contains)) continue;
+                // What Grafana substitutes: every job, and a range that holds several 1 s scrapes.
+                String promql = q.getValue().replace("$job", ".*").replace("$__rate_interval", "30s");
+                if (promql.startsWith("label_values(")) promql = promql.substring("label_values(".length(), promql.lastIndexOf(','));
+                run++;
+                if (prom.query(promql).isEmpty()) empty.put(q.getKey(), promql);
+            }
+            LOG.info("dashboard PromQL on Prometheus ({}): {} queries run, {} without data", binary, run, empty.size());
+            assertThat(empty).as("dashboard queries that return no data on a real Prometheus scraping the job").isEmpty();
         }
     }
 

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** The JSON lines the job publishes: fixed records through Jackson, each with its versioned format first. */
 class JsonFormatsTest {
     private static final Evaluation EVAL = new Evaluation(3, 120, 15_360, 0.3072, 0.4375, 1.2345, 500, 1_700_000_000_000L, 812);
-    private static final TrainerEvent STEP = new TrainerEvent(TrainerEvent.Kind.STEP, -1, 40, 5120, 1.75, 0.375, 0.1, 0, 612.5, 42L);
+    private static final TrainerEvent STEP = new TrainerEvent(TrainerEvent.Kind.STEP, -1, 40, 5120, 1.75, 0.375, 0.1, 0, 612.5, 42L, 0L);
 
     @Test
     void evaluationRecordsCarryTheirFormatAndRoundTrip() {
@@ -29,7 +29,7 @@ class JsonFormatsTest {
         assertThat(json).startsWith("{\"format\":\"wrn-stream.trainer-event/1\",\"event\":\"STEP\",\"checkpoint\":-1,")
                 .contains("\"lr\":0.1", "\"state_crc\":0", "\"images_per_s\":612.5", "\"wall_ms\":42");
         assertThat(TrainerEvent.fromJson(json)).isEqualTo(STEP);
-        TrainerEvent done = new TrainerEvent(TrainerEvent.Kind.FINISHED, -1, 40, 5120, Double.NaN, Double.NaN, 0.1, 0, 0, 43L);
+        TrainerEvent done = new TrainerEvent(TrainerEvent.Kind.FINISHED, -1, 40, 5120, Double.NaN, Double.NaN, 0.1, 0, 0, 43L, 0L);
         assertThat(TrainerEvent.fromJson(done.toJson()).loss()).isNaN();
     }
 
