@@ -4,7 +4,7 @@ import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
 
 /** Process-wide numeric runtime set-up for the CLI: the CPU fast path switch and the compute thread count of the engine used. */
-final class EngineRuntime {
+public final class EngineRuntime {
     private EngineRuntime() {}
 
     /**
@@ -16,7 +16,7 @@ final class EngineRuntime {
      * @param threads compute threads the engine may use
      * @return the engine options used
      */
-    static EngineOptions init(String engine, boolean fastPath, int threads) {
+    public static EngineOptions init(String engine, boolean fastPath, int threads) {
         EngineOptions options = EngineOptions.DEFAULT.withThreads(threads).withCpuFastPath(fastPath);
         Engines.provider(engine).configureRuntime(options);
         return options;

@@ -1,23 +1,15 @@
 package io.wrnstream.cli;
 
 import io.wrnstream.model.Defaults;
+import io.wrnstream.cli.train.EvalRecord;
+import io.wrnstream.cli.train.OfflineTraining;
 import io.wrnstream.model.progress.Progress;
 
-import io.wrnstream.model.augment.AugmentConfig;
-import io.wrnstream.model.augment.Augmenter;
-import io.wrnstream.model.augment.BatchAssembler;
-import io.wrnstream.model.augment.Normalization;
 import io.wrnstream.model.data.Dataset;
-import io.wrnstream.model.data.Datasets;
-import io.wrnstream.model.data.ReadOptions;
-import io.wrnstream.model.data.Sample;
-import io.wrnstream.model.data.Split;
-import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
-import io.wrnstream.model.eval.EvalResult;
 import io.wrnstream.model.io.ModelFile;
 import io.wrnstream.model.optim.OptimConfig;
 import io.wrnstream.model.optim.Schedule;
@@ -27,12 +19,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Iterator;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Collectors;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code train}: offline training of a WRN on a dataset path by the paper's recipe, with a progress bar, a test
@@ -48,7 +44,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = Defaults.MODEL, description = "Model spec wrn-D-K. Default: ${DEFAULT-VALUE}.")
     String model;
 
-    @Option(names = "--epochs", description = "Epochs to train (default 1 unless --images is given).")
+    @Option(names = "--epochs", description = "Epochs to train, fractional allowed (default 1 unless --images is given); "
+            + "with --resume, epochs more. The paper trains 200.")
     Double epochs;
 
     @Option(names = "--images", description = "Images to train on instead of --epochs.")
@@ -63,8 +60,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--schedule", defaultValue = Defaults.SCHEDULE, description = "Learning-rate schedule: step, cosine or constant. Default: ${DEFAULT-VALUE}.")
     String schedule;
 
-    @Option(names = "--schedule-epochs", defaultValue = Defaults.SCHEDULE_EPOCHS_TEXT, description = "Length of the schedule in epochs (step milestones scale with it: 0.3/0.6/0.8 of it). Default: ${DEFAULT-VALUE} (paper).")
-    double scheduleEpochs;
+    @Option(names = "--schedule-epochs", description = "Length of the lr schedule in epochs (step milestones at 30/60/80% of it, "
+            + "as 60/120/160 are of the paper's 200). Default: this run's budget (--epochs or --images), so a short run still decays its lr.")
+    Double scheduleEpochs;
 
     @Option(names = "--dropout", defaultValue = Defaults.DROPOUT_TEXT, description = "Dropout probability between the convolutions of a block (paper: 0.3). Default: ${DEFAULT-VALUE}.")
     double dropout;
@@ -96,13 +94,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--metrics-out", description = "Also append the evaluation JSON lines to this file.")
     Path metricsOut;
 
-    @Option(names = "--resume", description = "Continue training from this model file.")
+    @Option(names = "--resume", description = "Continue training from this model file, with its model, dropout, batch size, seed and "
+            + "schedule (giving a different one is refused).")
     Path resume;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
         validate();
         ModelFile.Loaded resumed = resume == null ? null : ModelFile.load(resume);
+        if (resumed != null) checkResumable(resumed.provenance().config());
         // --engine/--precision when given, else the resumed model's, else the default engine with its default precision
         String engineName = engine != null ? engine : resumed != null ? resumed.provenance().config().engine() : Defaults.ENGINE;
         String precisionName = precision != null ? precision : engine == null && resumed != null
@@ -110,71 +113,43 @@ public final class TrainCommand implements Callable<Integer> {
         if (TrainConfig.AUTO.equals(precisionName)) precisionName = TrainConfig.defaultPrecision(engineName);
         TrainConfig.checkEngine(engineName, precisionName);
         EngineRuntime.init(engineName, true, threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
-        ReadOptions trainOpts = limit > 0 ? ReadOptions.defaults().withLimit(limit) : ReadOptions.defaults();
-        ReadOptions testOpts = evalLimit > 0 ? ReadOptions.defaults().withLimit(evalLimit) : ReadOptions.defaults();
-        System.err.println("Reading " + data + " ...");
-        Dataset train = Datasets.open(data, Split.TRAIN, trainOpts);
-        Dataset test = Datasets.open(data, Split.TEST, testOpts);
-        System.err.printf(Locale.ROOT, "train: %s (%d images), test: %d images, %d classes, %dx%dx%d%n", train.description(),
-                train.samples().size(), test.samples().size(), train.classNames().size(), train.channels(), train.height(), train.width());
-
-        WrnConfig wrn = WrnConfig.parse(model).withDropout(dropout)
-                .withInput(train.channels(), train.height(), train.width(), train.classNames().size());
-        long epochSize = train.samples().size();
-        double[] milestones = {0.3 * scheduleEpochs, 0.6 * scheduleEpochs, 0.8 * scheduleEpochs};
-        OptimConfig optim = new OptimConfig(lr, OptimConfig.PAPER_MOMENTUM, true, OptimConfig.PAPER_WEIGHT_DECAY, true,
-                Schedule.valueOf(schedule.toUpperCase(Locale.ROOT)), milestones, OptimConfig.PAPER_GAMMA, scheduleEpochs, epochSize);
-        TrainConfig config = new TrainConfig(wrn, optim, batchSize, seed, engineName, precisionName, train.description());
-        Normalization norm = train.channels() == 3 ? Normalization.CIFAR10 : Normalization.compute(train.samples());
-        Augmenter augmenter = new Augmenter(AugmentConfig.paper(), norm);
-
+        OfflineTraining.Data data = OfflineTraining.Data.open(this.data, limit, evalLimit, System.err);
+        Dataset train = data.train();
+        long epochSize = data.epochSize();
         long totalImages = images != null ? images : Math.round((epochs == null ? 1.0 : epochs) * epochSize);
         long evalInterval = evalEvery != null ? evalEvery : epochSize;
-        System.err.println("Config: " + config);
 
         try (TrainingEngine engine = resumed != null
-                ? Engines.restore(resumed.snapshot(), engineName, precisionName) : Engines.create(config);
+                ? Engines.restore(resumed.snapshot(), engineName, precisionName) : Engines.create(freshConfig(train, engineName, precisionName,
+                        totalImages, epochSize));
              BufferedWriter metrics = metricsOut == null ? null : Files.newBufferedWriter(metricsOut,
                      StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            TrainConfig config = engine.config();
+            System.err.println("Config: " + config);
+            System.err.println(scheduleLine(config.optim(), engine.imagesSeen(), engine.imagesSeen() + totalImages, resumed != null));
             long startImages = engine.imagesSeen();
-            long target = startImages + totalImages;
-            Progress progress = new Progress("train " + wrn.name(), totalImages, "img");
-            long nextEval = startImages + evalInterval;
-            double smoothedLoss = Double.NaN;
-            long lastEvalAt = -1;
-            // The data is read as a stream that replays the dataset, one fresh seeded shuffle per epoch: image p of
-            // the stream is entry p % N of the shuffle of epoch p / N. Batches may straddle two epochs, as in Flink.
-            long cachedEpoch = -1;
-            List<Sample> order = List.of();
-            int size = train.channels() * train.height() * train.width();
-            float[] x = new float[batchSize * size];
-            int[] labels = new int[batchSize];
-            while (engine.imagesSeen() < target) {
-                for (int j = 0; j < batchSize; j++) {
-                    long p = engine.imagesSeen() + j;
-                    if (p / epochSize != cachedEpoch) {
-                        cachedEpoch = p / epochSize;
-                        order = BatchAssembler.shuffled(train.samples(), seed, cachedEpoch);
+            Progress progress = new Progress("train " + config.wrn().name(), totalImages, "img");
+            int batch = resumed != null ? config.batchSize() : batchSize;
+            OfflineTraining.run(engine, data, batch, startImages + totalImages, evalInterval, 0, new OfflineTraining.Listener() {
+                @Override
+                public void stepped(TrainingEngine e, StepResult r, double smoothedLoss) {
+                    progress.update(e.imagesSeen() - startImages, String.format(Locale.ROOT, "epoch %.2f | loss %.3f | lr %.4f",
+                            config.optim().epochOf(e.imagesSeen()), smoothedLoss, r.learningRate()));
+                }
+
+                @Override
+                public void evaluated(TrainingEngine e, EvalRecord record) throws IOException {
+                    String json = record.toJson();
+                    System.out.println(json);
+                    System.out.flush();
+                    if (metrics != null) {
+                        metrics.write(json);
+                        metrics.newLine();
+                        metrics.flush();
                     }
-                    Sample sample = order.get((int) (p % epochSize));
-                    augmenter.train(sample, seed, cachedEpoch, x, j * size);
-                    labels[j] = sample.label();
                 }
-                Batch batch = new Batch(x, labels, train.channels(), train.height(), train.width());
-                StepResult r = engine.trainStep(batch);
-                smoothedLoss = Double.isNaN(smoothedLoss) ? r.loss() : 0.98 * smoothedLoss + 0.02 * r.loss();
-                progress.update(engine.imagesSeen() - startImages, String.format(Locale.ROOT,
-                        "epoch %.2f | loss %.3f | lr %.4f", optim.epochOf(engine.imagesSeen()), smoothedLoss, r.learningRate()));
-                if (engine.imagesSeen() >= nextEval) {
-                    evaluate(engine, test, augmenter, progress, metrics);
-                    nextEval += evalInterval;
-                    lastEvalAt = engine.imagesSeen();
-                }
-            }
-            progress.finish(engine.imagesSeen() - startImages, String.format(Locale.ROOT, "loss %.3f", smoothedLoss));
-            if (lastEvalAt != engine.imagesSeen()) {
-                evaluate(engine, test, augmenter, progress, metrics);
-            }
+            });
+            progress.finish(engine.imagesSeen() - startImages, "done");
             Files.createDirectories(out.toAbsolutePath().getParent());
             ModelFile.save(engine, out);
             System.err.println("Model written to " + out.toAbsolutePath());
@@ -182,26 +157,76 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void evaluate(TrainingEngine engine, Dataset test, Augmenter augmenter, Progress progress, BufferedWriter metrics)
-            throws IOException {
-        long t0 = System.nanoTime();
-        Iterator<Batch> it = BatchAssembler.evalBatches(test.samples(), 256, augmenter);
-        EvalResult r = engine.evaluate(it);
-        String json = new TrainEvaluation(engine.step(), engine.imagesSeen(),
-                Math.round(engine.config().optim().epochOf(engine.imagesSeen()) * 1000) / 1000.0, r.error(), r.loss(), r.images(),
-                Math.round((System.nanoTime() - t0) / 1e7) / 100.0, Math.round(progress.elapsedSeconds() * 10) / 10.0).toJson();
-        System.out.println(json);
-        System.out.flush();
-        if (metrics != null) {
-            metrics.write(json);
-            metrics.newLine();
-            metrics.flush();
+    /** The configuration of a fresh run: the schedule spans --schedule-epochs, else this run's budget. */
+    private TrainConfig freshConfig(Dataset train, String engineName, String precisionName, long totalImages, long epochSize) {
+        WrnConfig wrn = WrnConfig.parse(model).withDropout(dropout)
+                .withInput(train.channels(), train.height(), train.width(), train.classNames().size());
+        double length = scheduleEpochs != null ? scheduleEpochs : (double) totalImages / epochSize;
+        OptimConfig optim = OfflineTraining.paperOptim(lr, Schedule.valueOf(schedule.toUpperCase(Locale.ROOT)), length, epochSize);
+        return new TrainConfig(wrn, optim, batchSize, seed, engineName, precisionName, train.description());
+    }
+
+    /** One line saying which schedule this run follows, and where it ends relative to the run. */
+    static String scheduleLine(OptimConfig o, long fromImages, long toImages, boolean resumed) {
+        String kind = switch (o.schedule()) {
+            case STEP -> String.format(Locale.ROOT, "step, lr %s x%s at epochs %s", trim(o.learningRate()), trim(o.gamma()),
+                    Arrays.stream(o.milestones()).mapToObj(TrainCommand::trim).collect(Collectors.joining("/")));
+            case COSINE -> "cosine from lr " + trim(o.learningRate());
+            case CONSTANT -> "constant lr " + trim(o.learningRate());
+        };
+        String line = String.format(Locale.ROOT, "Schedule: %s over %s epochs%s; this run trains epochs %s to %s", kind, trim(o.epochs()),
+                resumed ? " (the resumed model's)" : "", trim(round3(o.epochOf(fromImages))), trim(round3(o.epochOf(toImages))));
+        if (resumed && o.epochOf(toImages) > o.epochs() + 1e-9) {
+            line += String.format(Locale.ROOT, " - past the schedule's end, so at lr %s", trim(o.learningRateAt(toImages)));
         }
+        return line;
+    }
+
+    /** Options fixed when the model was created; --resume refuses a different value rather than ignore it. */
+    private static final List<String> FIXED_BY_MODEL = List.of("--model", "--dropout", "--batch-size", "--lr", "--schedule",
+            "--schedule-epochs", "--seed");
+
+    /**
+     * Refuses options given with --resume that differ from the model's: the model file fixes its shape, dropout, batch
+     * size, seed and schedule.
+     */
+    void checkResumable(TrainConfig c) {
+        List<String> differ = new ArrayList<>();
+        for (String name : FIXED_BY_MODEL) {
+            if (spec == null || !spec.commandLine().getParseResult().hasMatchedOption(name)) continue;
+            String given, had;
+            switch (name) {
+                case "--model" -> { given = WrnConfig.parse(model).name(); had = c.wrn().name(); }
+                case "--dropout" -> { given = trim(dropout); had = trim(c.wrn().dropout()); }
+                case "--batch-size" -> { given = String.valueOf(batchSize); had = String.valueOf(c.batchSize()); }
+                case "--lr" -> { given = trim(lr); had = trim(c.optim().learningRate()); }
+                case "--schedule" -> { given = schedule.toLowerCase(Locale.ROOT); had = c.optim().schedule().name().toLowerCase(Locale.ROOT); }
+                case "--schedule-epochs" -> { given = trim(scheduleEpochs); had = trim(c.optim().epochs()); }
+                default -> { given = String.valueOf(seed); had = String.valueOf(c.seed()); }
+            }
+            if (!given.equals(had)) differ.add(name + " " + given + " (the model's: " + had + ")");
+        }
+        if (!differ.isEmpty()) {
+            throw new IllegalStateException("--resume continues the model as it was created and cannot change " + String.join(", ", differ)
+                    + "; drop these options or start a new run without --resume");
+        }
+    }
+
+    private static double round3(double d) {
+        return Math.round(d * 1000) / 1000.0;
+    }
+
+    private static String trim(double d) {
+        String s = String.format(Locale.ROOT, "%.6f", d).replaceAll("0+$", "");
+        return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
     }
 
     private void validate() {
         if (epochs != null && images != null) {
             throw new IllegalStateException("--epochs and --images conflict: give one of them");
+        }
+        if (scheduleEpochs != null && !(scheduleEpochs > 0) ) {
+            throw new IllegalArgumentException("Invalid value " + scheduleEpochs + " for --schedule-epochs: must be > 0");
         }
         if (epochs != null && !(epochs > 0)) throw new IllegalArgumentException("Invalid value " + epochs + " for --epochs: must be > 0");
         if (images != null && images < 1) throw new IllegalArgumentException("Invalid value " + images + " for --images: must be >= 1");
