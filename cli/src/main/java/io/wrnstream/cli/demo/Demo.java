@@ -12,16 +12,13 @@ import io.wrnstream.kafka.format.ImageRecordSerde;
 import io.wrnstream.kafka.ingest.Ingest;
 import io.wrnstream.kafka.ingest.IngestOptions;
 import io.wrnstream.kafka.ingest.IngestResult;
-import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.jobs.train.TrainerEvent;
-import io.wrnstream.kafka.update.ModelUpdateTopic;
 import io.wrnstream.model.data.Dataset;
 import io.wrnstream.model.data.Datasets;
 import io.wrnstream.model.data.ReadOptions;
 import io.wrnstream.model.data.Sample;
 import io.wrnstream.model.data.Split;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,19 +29,11 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -122,37 +111,28 @@ public final class Demo implements Callable<Integer> {
         Path outDir = out.toAbsolutePath();
         human.println("demo: starting Kafka (in process)...");
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-            kafka.createTopics(1, "demo.results", "demo.dead-letter", "demo.events");
-            try (Admin admin = Admin.create(kafka.clientProperties())) {
-                ModelUpdateTopic.ensure(admin, "demo.model-updates", (short) 1, EmbeddedKafka.TIMEOUT);
-            }
+            EmbeddedJob.Topics topics = new EmbeddedJob.Topics("demo");
+            EmbeddedJob.createTopics(kafka, topics);
             int[] shape;
             long trained;
             if (dataset != null) {
                 Dataset probe = Datasets.open(dataset, Split.TEST, ReadOptions.defaults().withLimit(1));
                 shape = new int[] {probe.channels(), probe.height(), probe.width()};
                 human.println("demo: dataset " + probe.description());
-                IngestResult train = new Ingest(IngestOptions.builder(dataset, Split.TRAIN, "demo.train", kafka.bootstrapServers())
+                IngestResult train = new Ingest(IngestOptions.builder(dataset, Split.TRAIN, topics.train(), kafka.bootstrapServers())
                         .limit(maxImages == null ? 0 : (int) Math.min(Integer.MAX_VALUE, maxImages)).build()).run();
-                new Ingest(IngestOptions.builder(dataset, Split.TEST, "demo.test", kafka.bootstrapServers()).limit(evalLimit).build()).run();
+                new Ingest(IngestOptions.builder(dataset, Split.TEST, topics.test(), kafka.bootstrapServers()).limit(evalLimit).build()).run();
                 human.println("demo: " + train.toHumanLine());
                 trained = train.records();
             } else {
                 human.println("demo: NO DATASET FOUND: using a SYNTHETIC set (class-coloured noise, 3x32x32, 10 classes); "
                         + "pass --data for real images");
                 shape = new int[] {3, 32, 32};
-                kafka.createTopics(2, "demo.train", "demo.test");
-                trained = synthetic(kafka, "demo.train", (int) (maxImages == null ? Defaults.DEMO_SYNTHETIC_IMAGES : maxImages), 1);
-                synthetic(kafka, "demo.test", evalLimit, 2);
+                kafka.createTopics(2, topics.train(), topics.test());
+                trained = synthetic(kafka, topics.train(), (int) (maxImages == null ? Defaults.DEMO_SYNTHETIC_IMAGES : maxImages), 1);
+                synthetic(kafka, topics.test(), evalLimit, 2);
             }
-            Map<String, String> m = new HashMap<>();
-            m.put("bootstrap-servers", kafka.bootstrapServers());
-            m.put("topic.train", "demo.train");
-            m.put("topic.test", "demo.test");
-            m.put("topic.results", "demo.results");
-            m.put("topic.dead-letter", "demo.dead-letter");
-            m.put("topic.model-updates", "demo.model-updates");
-            m.put("model.store", outDir.resolve("models").toUri().toString());
+            Map<String, String> m = EmbeddedJob.settings(kafka, topics, outDir);
             m.put("model", model);
             m.put("engine", engine);
             m.put("precision", precision);
@@ -167,13 +147,6 @@ public final class Demo implements Callable<Integer> {
             m.put("eval.limit", String.valueOf(evalLimit));
             m.put("snapshot.steps", String.valueOf(snapshotSteps != null ? snapshotSteps : Math.max(1, images / batchSize / 4)));
             m.put("optim.epoch-size", String.valueOf(Math.max(1, trained)));
-            // Unbounded, like a real stream: the job is stopped with a savepoint once training and its last evaluation
-            // are done, so a restorable state is left behind (a job that finishes on its own discards its checkpoints).
-            m.put("source.bounded", "false");
-            m.put("source.start", "earliest");
-            m.put("checkpoint.interval", "10s");
-            m.put("checkpoint.dir", outDir.resolve("checkpoints").toUri().toString());
-            m.put("model.output", outDir.resolve("final.wrnmodel").toString());
             m.put("metrics.prometheus.port", prometheusPort);
             m.put("restore", restore);
             JobConfig config = JobConfig.of(m);
@@ -188,77 +161,46 @@ public final class Demo implements Callable<Integer> {
             flink.set(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS,
                     Math.max(config.get(JobConfig.PARALLELISM), config.get(JobConfig.TRAINER_PARALLELISM)));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(flink);
-            new TrainingJob(config).defineWorkflow(env, KafkaIo.trainingSource(config), new TrainingJob.Sinks(KafkaIo.resultsSink(config),
-                    KafkaIo.deadLetterSink(config), KafkaIo.eventSink(config, "demo.events"), KafkaIo.modelUpdateSink(config)));
-            JobClient client = env.executeAsync("wrn-stream demo: " + model);
-            human.println("demo: Flink web UI at http://localhost:" + webUiPort + " (job " + client.getJobID() + ")");
-            if (!config.get(JobConfig.PROMETHEUS_PORT).equals("0")) {
-                human.println("demo: Prometheus metrics at http://localhost:" + config.get(JobConfig.PROMETHEUS_PORT).split("-")[0]
-                        + "/metrics (the first free port of " + config.get(JobConfig.PROMETHEUS_PORT) + ")");
-            }
-            CompletableFuture<JobExecutionResult> done = client.getJobExecutionResult();
-            boolean trainedAndEvaluated = follow(kafka, done);
-            String savepoint = null;
-            if (trainedAndEvaluated && !done.isDone()) {
-                human.println("demo: training and its final evaluation are done; stopping the job with a savepoint");
-                savepoint = client.stopWithSavepoint(false, outDir.resolve("savepoints").toUri().toString(),
-                        SavepointFormatType.CANONICAL).get();
-            }
-            done.get();
+            EmbeddedJob.Outcome outcome = EmbeddedJob.run(env, config, kafka, topics, outDir, "wrn-stream demo: " + model, client -> {
+                human.println("demo: Flink web UI at http://localhost:" + webUiPort + " (job " + client.getJobID() + ")");
+                if (!config.get(JobConfig.PROMETHEUS_PORT).equals("0")) {
+                    human.println("demo: Prometheus metrics at http://localhost:" + config.get(JobConfig.PROMETHEUS_PORT).split("-")[0]
+                            + "/metrics (the first free port of " + config.get(JobConfig.PROMETHEUS_PORT) + ")");
+                }
+            }, new Printer());
+            if (outcome.trainedAndEvaluated()) human.println("demo: training and its final evaluation are done; the job was stopped with a savepoint");
             human.println("demo: finished. Final model: " + outDir.resolve("final.wrnmodel"));
-            if (savepoint != null) {
-                human.println("demo: savepoint (restart from it with Flink's execution.state-recovery.path): " + savepoint);
+            if (outcome.savepoint() != null) {
+                human.println("demo: savepoint (restart from it with Flink's execution.state-recovery.path): " + outcome.savepoint());
             }
             human.println("demo: checkpoint directory: " + outDir.resolve("checkpoints"));
-            human.println("demo: published models: " + outDir.resolve("models") + " (announced on demo.model-updates)");
+            human.println("demo: published models: " + outDir.resolve("models") + " (announced on " + topics.modelUpdates() + ")");
         }
         return 0;
     }
 
-    /**
-     * Prints results (stdout JSON, stderr summary) and trainer progress (stderr) until the trainer has finished and the
-     * evaluation of its final model has arrived (returns true), or the job ends (returns false).
-     */
-    private boolean follow(EmbeddedKafka kafka, CompletableFuture<?> done) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("isolation.level", "read_committed");
-        p.put("group.id", "demo-follower");
-        p.put("auto.offset.reset", "earliest");
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            c.subscribe(List.of("demo.results", "demo.events"));
-            int idlePollsAfterEnd = 0;
-            long finishedStep = -1;
-            TrainerEvent firstStep = null;
-            while (idlePollsAfterEnd < 3) {
-                var records = c.poll(Duration.ofMillis(500));
-                for (ConsumerRecord<byte[], byte[]> r : records) {
-                    String line = new String(r.value(), StandardCharsets.UTF_8);
-                    if (r.topic().equals("demo.results")) {
-                        Evaluation e = Evaluation.fromJson(line);
-                        json.println(line);
-                        human.printf("demo: eval v%d step %d (%.2f epochs): test error %.2f%%, loss %.4f on %d images%n", e.modelVersion(),
-                                e.step(), e.epochs(), 100 * e.testError(), e.testLoss(), e.images());
-                        if (finishedStep >= 0 && e.step() >= finishedStep) return true;
-                    } else {
-                        TrainerEvent t = TrainerEvent.fromJson(line);
-                        if (t.kind() == TrainerEvent.Kind.STEP && firstStep == null) firstStep = t;
-                        if (t.kind() == TrainerEvent.Kind.STEP) {
-                            human.printf("demo: step %d, %d images, loss %.4f, lr %.4f, %.1f images/s%n", t.step(), t.imagesSeen(), t.loss(),
-                                    t.learningRate(), t.imagesPerSecond());
-                        } else {
-                            human.printf("demo: %s at step %d (%d images)%n", t.kind(), t.step(), t.imagesSeen());
-                            if (t.kind() == TrainerEvent.Kind.FINISHED) {
-                                finishedStep = t.step();
-                                json.println(trainedLine(firstStep, t));
-                            }
-                        }
-                    }
-                }
-                if (done.isDone() && records.isEmpty()) idlePollsAfterEnd++;
+    /** Prints results (stdout JSON, stderr summary) and trainer progress (stderr), and the throughput line at the end. */
+    private final class Printer implements EmbeddedJob.Listener {
+        private TrainerEvent firstStep;
+
+        @Override
+        public void evaluation(Evaluation e, String line) {
+            json.println(line);
+            human.printf("demo: eval v%d step %d (%.2f epochs): test error %.2f%%, loss %.4f on %d images%n", e.modelVersion(),
+                    e.step(), e.epochs(), 100 * e.testError(), e.testLoss(), e.images());
+        }
+
+        @Override
+        public void event(TrainerEvent t) {
+            if (t.kind() == TrainerEvent.Kind.STEP && firstStep == null) firstStep = t;
+            if (t.kind() == TrainerEvent.Kind.STEP) {
+                human.printf("demo: step %d, %d images, loss %.4f, lr %.4f, %.1f images/s%n", t.step(), t.imagesSeen(), t.loss(),
+                        t.learningRate(), t.imagesPerSecond());
+            } else {
+                human.printf("demo: %s at step %d (%d images)%n", t.kind(), t.step(), t.imagesSeen());
+                if (t.kind() == TrainerEvent.Kind.FINISHED) json.println(trainedLine(firstStep, t));
             }
         }
-        return false;
     }
 
     /**
