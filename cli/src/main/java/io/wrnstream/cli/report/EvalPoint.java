@@ -11,6 +11,7 @@ package io.wrnstream.cli.report;
  * @param images held-out images evaluated, -1 when unknown
  * @param modelVersion evaluated snapshot version, -1 when unknown
  * @param wallMs wall-clock time, epoch millis, -1 when unknown
+ * @param trainLoss mean training loss since the previous evaluation, NaN when unknown
  */
 public record EvalPoint(long step, long imagesSeen, double epochs, double testError, double testLoss, long images, long modelVersion,
-                        long wallMs) {}
+                        long wallMs, double trainLoss) {}

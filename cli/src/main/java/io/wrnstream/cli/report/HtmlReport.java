@@ -37,15 +37,7 @@ public final class HtmlReport {
                     + (curve.skipped() > 0 ? " (" + curve.skipped() + " other lines skipped)" : ""));
         }
         StringBuilder h = new StringBuilder(16_384);
-        h.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>").append(esc(title)).append("</title>\n")
-                .append("<style>\n")
-                .append("body{font-family:'Times New Roman',Times,serif;color:#111;background:#fff;margin:24px auto;max-width:1000px}\n")
-                .append("h1{font-size:22px;font-weight:normal;margin:0 0 4px}h2{font-size:17px;font-weight:normal;border-bottom:1px solid #999;margin-top:28px}\n")
-                .append("p.sub{color:#555;margin:0 0 12px}figure{margin:0}figcaption{font-size:14px;color:#333;margin-top:4px}\n")
-                .append("table{border-collapse:collapse;font-size:14px}td,th{padding:3px 12px;border-bottom:1px solid #ddd;text-align:right}\n")
-                .append("th{font-weight:bold}td:first-child,th:first-child{text-align:left}\n")
-                .append("pre{background:#f6f6f6;border:1px solid #ddd;padding:8px;font-size:12px;overflow:auto}\n")
-                .append("</style>\n</head>\n<body>\n<h1>").append(esc(title)).append("</h1>\n");
+        h.append(head(title)).append("<h1>").append(esc(title)).append("</h1>\n");
         List<EvalPoint> pts = curve.points();
         EvalPoint last = curve.last();
         EvalPoint best = curve.best();
@@ -88,6 +80,20 @@ public final class HtmlReport {
         if (curve.skipped() > 0) h.append("<p class=\"sub\">").append(curve.skipped()).append(" input lines were not evaluations and were skipped.</p>\n");
         h.append("</body>\n</html>\n");
         return h.toString();
+    }
+
+    /** The page's start up to {@code <body>}: title and the inline style every report shares. */
+    static String head(String title) {
+        return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + esc(title) + "</title>\n"
+                + "<style>\n"
+                + "body{font-family:'Times New Roman',Times,serif;color:#111;background:#fff;margin:24px auto;max-width:1000px}\n"
+                + "h1{font-size:22px;font-weight:normal;margin:0 0 4px}h2{font-size:17px;font-weight:normal;border-bottom:1px solid #999;margin-top:28px}\n"
+                + "p.sub{color:#555;margin:0 0 12px}figure{margin:0}figcaption{font-size:14px;color:#333;margin-top:4px}\n"
+                + "table{border-collapse:collapse;font-size:14px}td,th{padding:3px 12px;border-bottom:1px solid #ddd;text-align:right}\n"
+                + "th{font-weight:bold}td:first-child,th:first-child{text-align:left}\n"
+                + "pre{background:#f6f6f6;border:1px solid #ddd;padding:8px;font-size:12px;overflow:auto}\n"
+                + "p.banner{border:2px solid #b7950b;background:#fdf6d8;padding:8px 12px;font-size:15px}\n"
+                + "</style>\n</head>\n<body>\n";
     }
 
     /** The learning-curve SVG (well-formed XML). */
@@ -194,24 +200,24 @@ public final class HtmlReport {
         }
     }
 
-    private static double px(double v, Axis a) {
+    static double px(double v, Axis a) {
         return LEFT + v / a.max() * PLOT_W;
     }
 
-    private static double py(double v, Axis a) {
+    static double py(double v, Axis a) {
         return TOP + PLOT_H - Math.min(v, a.max()) / a.max() * PLOT_H;
     }
 
-    private static String line(double x1, double y1, double x2, double y2) {
+    static String line(double x1, double y1, double x2, double y2) {
         return "<line x1=\"" + f(x1) + "\" y1=\"" + f(y1) + "\" x2=\"" + f(x2) + "\" y2=\"" + f(y2) + "\" stroke=\"#000000\"/>\n";
     }
 
     /** A line that takes its light, dotted stroke from the enclosing grid group. */
-    private static String gridLine(double x1, double y1, double x2, double y2) {
+    static String gridLine(double x1, double y1, double x2, double y2) {
         return "<line x1=\"" + f(x1) + "\" y1=\"" + f(y1) + "\" x2=\"" + f(x2) + "\" y2=\"" + f(y2) + "\"/>\n";
     }
 
-    private static String text(double x, double y, String t, String cls) {
+    static String text(double x, double y, String t, String cls) {
         return "<text class=\"" + cls + "\" x=\"" + f(x) + "\" y=\"" + f(y) + "\">" + esc(t) + "</text>\n";
     }
 
@@ -223,13 +229,13 @@ public final class HtmlReport {
         return String.format(Locale.ROOT, "%.1f", d);
     }
 
-    private static String trim(double d) {
+    static String trim(double d) {
         String s = String.format(Locale.ROOT, "%.3f", d);
         s = s.replaceAll("0+$", "");
         return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
     }
 
-    private static String pct(double e) {
+    static String pct(double e) {
         return String.format(Locale.ROOT, "%.2f%%", 100 * e);
     }
 

@@ -3,6 +3,7 @@ package io.wrnstream.cli.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.wrnstream.cli.TrainEvaluation;
+import io.wrnstream.cli.train.EvalRecord;
 import io.wrnstream.jobs.eval.Evaluation;
 import io.wrnstream.jobs.train.TrainerEvent;
 import io.wrnstream.kafka.update.ModelUpdate;
@@ -21,10 +22,12 @@ import java.util.TreeSet;
 /**
  * The evaluations of one run, ordered by images seen, parsed from JSON lines: the job's results
  * ({@code {"step":..,"images_seen":..,"epochs":..,"test_error":..,"test_loss":..,"images":..,"model_version":..,"wall_ms":..}})
- * or the offline {@code train} command's ({@code test_images} instead of {@code images}). A line with a {@code format}
- * is read as that record ({@value Evaluation#FORMAT}, {@value TrainEvaluation#FORMAT}; other records of the project are
- * skipped, an unknown format fails naming it); lines without one are read by their field names, as the first builds
- * wrote them. Lines that are not evaluations are counted and skipped; a line with a {@code config} field (object or text) supplies the configuration.
+ * or the offline {@code train} and {@code reproduce} commands' ({@code test_images} instead of {@code images}, plus
+ * {@code train_loss}). A line with a {@code format} is read as that record ({@value Evaluation#FORMAT},
+ * {@value EvalRecord#FORMAT}, and {@value TrainEvaluation#FORMAT} as earlier builds wrote it; other records of the
+ * project are skipped, an unknown format fails naming it); lines without one are read by their field names, as the
+ * first builds wrote them. Lines that are not evaluations are counted and skipped; a line with a {@code config} field
+ * (object or text) supplies the configuration.
  *
  * @param points evaluations by images seen (a repeated step keeps its last line)
  * @param skipped lines that were not evaluations
@@ -82,7 +85,7 @@ public record LearningCurve(List<EvalPoint> points, int skipped, String config) 
             long images = isNumber(n, "images") ? n.get("images").asLong() : isNumber(n, "test_images") ? n.get("test_images").asLong() : -1;
             EvalPoint p = new EvalPoint(n.get("step").asLong(), n.get("images_seen").asLong(), num(n, "epochs"), n.get("test_error").asDouble(),
                     num(n, "test_loss"), images, isNumber(n, "model_version") ? n.get("model_version").asLong() : -1,
-                    isNumber(n, "wall_ms") ? n.get("wall_ms").asLong() : -1);
+                    isNumber(n, "wall_ms") ? n.get("wall_ms").asLong() : -1, num(n, "train_loss"));
             byStep.put(p.step(), p);
         }
         List<EvalPoint> points = new ArrayList<>(byStep.values());
@@ -98,15 +101,19 @@ public record LearningCurve(List<EvalPoint> points, int skipped, String config) 
         String format = n.get(JsonRecords.FORMAT_FIELD).asText();
         if (format.equals(Evaluation.FORMAT)) {
             Evaluation e = Evaluation.fromJson(line);
-            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.images(), e.modelVersion(), e.wallMs());
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.images(), e.modelVersion(), e.wallMs(), Double.NaN);
         }
         if (format.equals(TrainEvaluation.FORMAT)) {
             TrainEvaluation e = TrainEvaluation.fromJson(line);
-            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, -1);
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, -1, Double.NaN);
+        }
+        if (format.equals(EvalRecord.FORMAT)) {
+            EvalRecord e = EvalRecord.parse(line);
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, e.wallMs(), e.trainLoss());
         }
         if (OTHER_FORMATS.contains(format)) return null;
         throw new IllegalArgumentException("Unknown format " + n.get(JsonRecords.FORMAT_FIELD) + " in the evaluation lines: this build reads "
-                + Evaluation.FORMAT + " and " + TrainEvaluation.FORMAT + " (and skips " + new TreeSet<>(OTHER_FORMATS) + ")");
+                + Evaluation.FORMAT + ", " + EvalRecord.FORMAT + " and " + TrainEvaluation.FORMAT + " (and skips " + new TreeSet<>(OTHER_FORMATS) + ")");
     }
 
     private static boolean isNumber(JsonNode n, String field) {

@@ -7,11 +7,11 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * One evaluation of an offline run, written as one JSON line ({@link #toJson()}) with a versioned {@code format} field.
+ * One evaluation of an offline run (a superset of {@link io.wrnstream.cli.TrainEvaluation}, version 1), written as one JSON line ({@link #toJson()}) with a versioned {@code format} field.
  * {@code train} leaves the experiment fields out; {@code reproduce} names the experiment, the arm and whether the run
  * is a reduced-budget miniature of the paper's protocol.
  *
- * <pre>{"format":"wrn-stream.eval/1","experiment":"dropout","arm":"wrn-40-1","protocol":"miniature (5 of 200 epochs)",
+ * <pre>{"format":"wrn-stream.train-eval/2","experiment":"dropout","arm":"wrn-40-1","protocol":"miniature (5 of 200 epochs)",
  *  "step":1955,"images_seen":250000,"epochs":5.0,"train_loss":0.61,"lr":0.004,"test_error":0.21,"test_loss":0.64,
  *  "test_images":10000,"eval_seconds":9.1,"elapsed_seconds":1550.2,"wall_ms":1764629000000}</pre>
  *
@@ -39,7 +39,7 @@ public record EvalRecord(String format, String experiment, String arm, String pr
                          @JsonProperty("elapsed_seconds") double elapsedSeconds, @JsonProperty("wall_ms") long wallMs) {
 
     /** The format of these lines; a reader refuses any other. */
-    public static final String FORMAT = "wrn-stream.eval/1";
+    public static final String FORMAT = "wrn-stream.train-eval/2";
     private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** This record under an experiment's arm. */
