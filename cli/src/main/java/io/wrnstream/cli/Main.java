@@ -2,6 +2,7 @@ package io.wrnstream.cli;
 
 import io.wrnstream.cli.demo.Demo;
 import io.wrnstream.cli.report.ReportCommand;
+import io.wrnstream.cli.reproduce.ReproduceCommand;
 import io.wrnstream.serve.ServeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Command;
 /**
  * The {@code wrn-stream} command line: {@code demo} (everything in one process), {@code ingest} (dataset -> Kafka),
  * {@code job} (the training job against external Kafka), {@code serve} (HTTP predictions, hot-swapped models),
- * {@code report} (HTML learning curve), and the offline {@code train}, {@code bench}, {@code params}.
+ * {@code report} (HTML learning curve), {@code reproduce} (the paper's comparisons under a budget), and the offline
+ * {@code train}, {@code bench}, {@code params}.
  *
  * <p>The model module's offline commands ({@code train}, {@code bench}, {@code params}) sit next to these. A bad
  * setting prints one {@code error:} line and exits with 2; a failure while running exits with 1.
@@ -25,7 +27,8 @@ public final class Main {
                 .addSubcommand("ingest", new IngestDelegate())
                 .addSubcommand("job", new JobCommand())
                 .addSubcommand("serve", new ServeCommand())
-                .addSubcommand("report", new ReportCommand());
+                .addSubcommand("report", new ReportCommand())
+                .addSubcommand("reproduce", new ReproduceCommand());
         for (Object offline : Cli.modelCommands()) {
             cli.addSubcommand(offline);   // train, bench, params
         }
