@@ -122,7 +122,11 @@ public record Experiment(String format, String name, String title, String descri
     public record Arm(String name, String model, double dropout, Recipe recipe, Double paper, Double reproduction) {
         public Arm {
             requireName(name, "arms[].name");
-            WrnConfig.parse(model);
+            try {
+                WrnConfig.parse(model);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("arms[" + name + "].model: " + e.getMessage(), e);
+            }
             if (!(dropout >= 0 && dropout < 1)) {
                 throw new IllegalArgumentException("Invalid value " + dropout + " for arms[" + name + "].dropout: must be in [0, 1)");
             }
@@ -181,7 +185,7 @@ public record Experiment(String format, String name, String title, String descri
             if (e == null) throw new IllegalArgumentException("Experiment file " + source + " is empty");
             return e;
         } catch (UnrecognizedPropertyException e) {
-            String where = e.getPathReference() == null ? "" : path(e);
+            String where = path(e.getPath().subList(0, Math.max(0, e.getPath().size() - 1)));
             throw new IllegalArgumentException("Unknown field '" + e.getPropertyName() + "' in experiment " + source + where
                     + ": allowed fields there are " + e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList(), e);
         } catch (JsonMappingException e) {
@@ -205,7 +209,11 @@ public record Experiment(String format, String name, String title, String descri
     }
 
     private static String path(JsonMappingException e) {
-        String p = e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+        return path(e.getPath());
+    }
+
+    private static String path(List<JsonMappingException.Reference> refs) {
+        String p = refs.stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
                 .collect(Collectors.joining(".")).replace(".[", "[");
         return p.isEmpty() ? "" : " (at " + p + ")";
     }

@@ -94,7 +94,22 @@ public final class ReproduceCommand implements Callable<Integer> {
             + "longer (one per epoch). Default: ${DEFAULT-VALUE}.")
     int evaluations;
 
+    @Option(names = "--stop-after-evaluations", hidden = true, defaultValue = "0",
+            description = "Testing: stop as if interrupted after N evaluations of this session (exit code 3).")
+    int stopAfter;
+
+    /** Exit code of a run stopped by --stop-after-evaluations. */
+    static final int STOPPED = 3;
+
     private final PrintStream human = System.err;
+    private int evaluationsThisSession;
+
+    /** Thrown to stop a run as an interruption would (testing only). */
+    private static final class Stopped extends RuntimeException {
+        Stopped() {
+            super(null, null, false, false);
+        }
+    }
     private final PrintStream json = System.out;
 
     @Override
@@ -143,12 +158,18 @@ public final class ReproduceCommand implements Callable<Integer> {
                 continue;
             }
             human.println("reproduce: " + where + ": " + p.config.wrn().name() + ", dropout " + Budget.trim(p.arm.dropout()) + ", "
-                    + WrnConfig.parse(p.arm.model()).trainableParameters() + " parameters, "
+                    + p.config.wrn().trainableParameters() + " parameters, "
                     + (p.startImages > 0 ? "continuing at epoch " + Budget.trim(p.config.optim().epochOf(p.startImages)) : "from scratch"));
             if (streaming) {
                 StreamingArm.run(p, ex, budget, d, dataPath, human, json, progress, doneBefore);
             } else {
-                runOffline(p, ex, budget, d, where, progress, doneBefore);
+                try {
+                    runOffline(p, ex, budget, d, where, progress, doneBefore);
+                } catch (Stopped s) {
+                    human.println("reproduce: stopped after " + evaluationsThisSession + " evaluations (--stop-after-evaluations); "
+                            + "rerun the same command to continue");
+                    return STOPPED;
+                }
             }
         }
         progress.finish(doneBefore[0], "all arms done");
@@ -236,6 +257,7 @@ public final class ReproduceCommand implements Callable<Integer> {
         json.flush();
         human.printf(Locale.ROOT, "reproduce: %s epoch %s: test error %.2f%%, train loss %.4f%s%n", p.arm.name(), Budget.trim(record.epochs()),
                 100 * record.testError(), record.trainLoss(), budget.miniature() ? " (miniature)" : "");
+        if (stopAfter > 0 && ++evaluationsThisSession >= stopAfter) throw new Stopped();
     }
 
     private Budget budget(Experiment ex, double armEpochs) {
