@@ -10,7 +10,7 @@ class MainTest {
     @Test
     void registersEveryCommand() {
         CommandLine cl = Main.commandLine();
-        assertThat(cl.getSubcommands()).containsKeys("demo", "ingest", "job", "train", "bench", "params", "serve", "report");
+        assertThat(cl.getSubcommands()).containsKeys("demo", "ingest", "job", "train", "bench", "params", "serve", "report", "reproduce");
     }
 
     @Test

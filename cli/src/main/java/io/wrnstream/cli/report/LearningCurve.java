@@ -109,7 +109,8 @@ public record LearningCurve(List<EvalPoint> points, int skipped, String config) 
         }
         if (format.equals(EvalRecord.FORMAT)) {
             EvalRecord e = EvalRecord.parse(line);
-            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, e.wallMs(), e.trainLoss());
+            return new EvalPoint(e.step(), e.imagesSeen(), e.epochs(), e.testError(), e.testLoss(), e.testImages(), -1, e.wallMs(),
+                    e.trainLoss() == null ? Double.NaN : e.trainLoss());
         }
         if (OTHER_FORMATS.contains(format)) return null;
         throw new IllegalArgumentException("Unknown format " + n.get(JsonRecords.FORMAT_FIELD) + " in the evaluation lines: this build reads "

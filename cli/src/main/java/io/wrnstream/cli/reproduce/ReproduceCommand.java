@@ -94,6 +94,10 @@ public final class ReproduceCommand implements Callable<Integer> {
             + "longer (one per epoch). Default: ${DEFAULT-VALUE}.")
     int evaluations;
 
+    @Option(names = "--report-only", description = "Train nothing: write the report from what the arms' folders hold now "
+            + "(e.g. while another process runs the experiment).")
+    boolean reportOnly;
+
     @Option(names = "--stop-after-evaluations", hidden = true, defaultValue = "0",
             description = "Testing: stop as if interrupted after N evaluations of this session (exit code 3).")
     int stopAfter;
@@ -152,6 +156,7 @@ public final class ReproduceCommand implements Callable<Integer> {
         for (int i = 0; i < plans.size(); i++) {
             ArmPlan p = plans.get(i);
             String where = "arm " + (i + 1) + "/" + plans.size() + " " + p.arm.name();
+            if (reportOnly) continue;
             if (p.startImages >= p.target) {
                 human.println("reproduce: " + where + " already complete (" + Budget.trim(p.config.optim().epochOf(p.startImages))
                         + " epochs in " + p.folder.dir + "), not retrained");
@@ -172,7 +177,7 @@ public final class ReproduceCommand implements Callable<Integer> {
                 }
             }
         }
-        progress.finish(doneBefore[0], "all arms done");
+        if (!reportOnly) progress.finish(doneBefore[0], "all arms done");
 
         List<ComparisonReport.Arm> results = new ArrayList<>();
         for (ArmPlan p : plans) {
@@ -255,16 +260,18 @@ public final class ReproduceCommand implements Callable<Integer> {
         p.folder.append(line);
         json.println(line);
         json.flush();
-        human.printf(Locale.ROOT, "reproduce: %s epoch %s: test error %.2f%%, train loss %.4f%s%n", p.arm.name(), Budget.trim(record.epochs()),
-                100 * record.testError(), record.trainLoss(), budget.miniature() ? " (miniature)" : "");
+        human.printf(Locale.ROOT, "reproduce: %s epoch %s: test error %.2f%%, train loss %s%s%n", p.arm.name(), Budget.trim(record.epochs()),
+                100 * record.testError(), record.trainLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", record.trainLoss()),
+                budget.miniature() ? " (miniature)" : "");
         if (stopAfter > 0 && ++evaluationsThisSession >= stopAfter) throw new Stopped();
     }
 
     private Budget budget(Experiment ex, double armEpochs) {
         List<String> notes = new ArrayList<>();
         if (model != null) notes.add("every arm on " + WrnConfig.parse(model).name() + " instead of the file's model (figures are the file's)");
-        if (limit > 0) notes.add("first " + limit + " training images only");
-        if (evalLimit > 0) notes.add("first " + evalLimit + " test images only");
+        // The streaming path ingests a seeded subset; the offline loop reads the first images.
+        if (limit > 0) notes.add((streaming ? "a seeded subset of " : "first ") + limit + " training images only");
+        if (evalLimit > 0) notes.add((streaming ? "a seeded subset of " : "first ") + evalLimit + " test images only");
         if (data != null) notes.add("data " + data + " instead of " + ex.data().path());
         return new Budget(armEpochs, ex.recipe().epochs(), !notes.isEmpty() && (model != null || limit > 0 || evalLimit > 0), String.join("; ", notes));
     }

@@ -78,6 +78,7 @@ final class StreamingArm {
             m.put("eval.limit", String.valueOf(d.test().samples().size()));
             m.put("snapshot.steps", String.valueOf(Math.max(1, p.evalInterval() / c.batchSize())));
             m.put("metrics.prometheus.port", "0");
+            m.put("progress.steps", "1");   // every step's loss, so the training-loss curve is the offline one's
             JobConfig config = JobConfig.of(m);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(TrainingJob.flinkConfiguration(config));
             long started = System.currentTimeMillis();
@@ -97,14 +98,15 @@ final class StreamingArm {
                     String out = r.toJson();
                     p.folder().append(out);
                     json.println(out);
-                    human.printf(Locale.ROOT, "reproduce: %s (streaming) epoch %.2f: test error %.2f%%, train loss %.4f%s%n", p.arm().name(),
-                            r.epochs(), 100 * r.testError(), r.trainLoss(), budget.miniature() ? " (miniature)" : "");
+                    human.printf(Locale.ROOT, "reproduce: %s (streaming) epoch %.2f: test error %.2f%%, train loss %s%s%n", p.arm().name(),
+                            r.epochs(), 100 * r.testError(), r.trainLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.trainLoss()),
+                            budget.miniature() ? " (miniature)" : "");
                 }
 
                 @Override
                 public void event(TrainerEvent t) {
                     if (t.kind() != TrainerEvent.Kind.STEP) return;
-                    // The job reports the loss of every progress.steps-th batch: their mean stands for the interval's training loss.
+                    // One event per step (progress.steps=1): their mean is the interval's training loss.
                     if (Double.isFinite(t.loss())) {
                         lossSum += t.loss();
                         lossEvents++;

@@ -22,7 +22,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * @param step training steps
  * @param imagesSeen training images seen
  * @param epochs fractional epochs
- * @param trainLoss mean training loss of the steps since the previous evaluation (NaN when none)
+ * @param trainLoss mean training loss of the steps since the previous evaluation (null, left out, when none)
  * @param lr learning rate of the last step
  * @param testError top-1 test error in [0, 1]
  * @param testLoss mean test cross-entropy
@@ -33,7 +33,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record EvalRecord(String format, String experiment, String arm, String protocol, long step,
-                         @JsonProperty("images_seen") long imagesSeen, double epochs, @JsonProperty("train_loss") double trainLoss,
+                         @JsonProperty("images_seen") long imagesSeen, double epochs, @JsonProperty("train_loss") Double trainLoss,
                          double lr, @JsonProperty("test_error") double testError, @JsonProperty("test_loss") double testLoss,
                          @JsonProperty("test_images") long testImages, @JsonProperty("eval_seconds") double evalSeconds,
                          @JsonProperty("elapsed_seconds") double elapsedSeconds, @JsonProperty("wall_ms") long wallMs) {
@@ -41,6 +41,10 @@ public record EvalRecord(String format, String experiment, String arm, String pr
     /** The format of these lines; a reader refuses any other. */
     public static final String FORMAT = "wrn-stream.train-eval/2";
     private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    public EvalRecord {
+        if (trainLoss != null && !Double.isFinite(trainLoss)) trainLoss = null;
+    }
 
     /** This record under an experiment's arm. */
     public EvalRecord inArm(String experimentName, String armName, String protocolText) {

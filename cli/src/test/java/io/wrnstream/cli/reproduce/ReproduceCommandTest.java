@@ -101,6 +101,13 @@ class ReproduceCommandTest {
             assertThat(Files.isRegularFile(out.resolve("arms").resolve(arm).resolve("model.wrn"))).isTrue();
         }
         assertThat(html).contains("<td>wrn-16-4</td><td>wrn-10-1</td><td>0</td>", "<td>5.02%</td>", "<td>6.89%</td>");
+
+        Files.delete(out.resolve("report.html"));
+        Run again = run("--experiment", "dropout", "--epochs", "0.05", "--out", out.toString(), "--data", data.toString(), "--model", "wrn-10-1",
+                "--report-only");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.json()).isEmpty();
+        assertThat(Files.readString(out.resolve("report.html"))).contains("<td>wrn-16-4</td><td>wrn-10-1</td><td>0</td>");
     }
 
     @Test
