@@ -57,6 +57,15 @@ public final class ComparisonReport {
      * @throws IllegalArgumentException when no arm has an evaluation
      */
     public static String render(String title, String description, String banner, boolean miniature, String context, List<Arm> arms) {
+        return render(title, description, banner, miniature, context, arms, 0);
+    }
+
+    /**
+     * The page for a run planned to {@code plannedEpochs} per arm: the x axis spans them, and an arm that has not got
+     * there yet shows its epochs as {@code reached / planned}.
+     */
+    public static String render(String title, String description, String banner, boolean miniature, String context, List<Arm> arms,
+                                double plannedEpochs) {
         if (arms.stream().allMatch(a -> a.curve().points().isEmpty())) {
             throw new IllegalArgumentException("No evaluations to report: no arm has an evaluation line");
         }
@@ -64,12 +73,12 @@ public final class ComparisonReport {
         h.append(HtmlReport.head(title)).append("<h1>").append(esc(title)).append("</h1>\n");
         h.append(miniature ? "<p class=\"banner\" id=\"protocol\">" : "<p class=\"sub\" id=\"protocol\">").append(esc(banner)).append("</p>\n");
         if (!description.isBlank()) h.append("<p>").append(esc(description)).append("</p>\n");
-        h.append("<figure>\n").append(svg(arms)).append("<figcaption>CIFAR-10: test error (solid lines, right axis) and training loss "
+        h.append("<figure>\n").append(svg(arms, plannedEpochs)).append("<figcaption>CIFAR-10: test error (solid lines, right axis) and training loss "
                 + "(dashed lines, left axis) against epochs, every arm on the same axes. A dotted line marks an arm's reference figure "
                 + "(the paper's, else the published reproduction's).</figcaption>\n</figure>\n");
         h.append("<h2>Results</h2>\n<table id=\"results\">\n<tr><th>arm</th><th>model</th><th>dropout</th><th>parameters</th><th>epochs</th>"
                 + "<th>best test error</th><th>final test error</th><th>paper</th><th>reproduction</th><th>difference</th><th>training time</th></tr>\n");
-        for (List<String> row : rows(arms)) {
+        for (List<String> row : rows(arms, plannedEpochs)) {
             h.append("<tr>");
             for (String c : row) h.append("<td>").append(esc(c)).append("</td>");
             h.append("</tr>\n");
@@ -94,13 +103,19 @@ public final class ComparisonReport {
 
     /** The table's rows as text: arm, model, dropout, parameters, epochs, best, final, paper, reproduction, difference, time. */
     public static List<List<String>> rows(List<Arm> arms) {
+        return rows(arms, 0);
+    }
+
+    /** As {@link #rows(List)}; an arm short of {@code plannedEpochs} shows {@code reached / planned}. */
+    public static List<List<String>> rows(List<Arm> arms, double plannedEpochs) {
         List<List<String>> out = new ArrayList<>();
         for (Arm a : arms) {
             EvalPoint best = a.curve().best(), last = a.curve().last();
             String diff = last == null || a.reference() == null ? "n/a"
                     : String.format(Locale.ROOT, "%+.2f", 100 * last.testError() - a.reference());
-            out.add(List.of(a.name(), a.model(), trim(a.dropout()), HtmlReport.fmtCount(a.parameters()),
-                    last == null ? "0" : String.format(Locale.ROOT, "%.2f", last.epochs()),
+            String epochs = last == null ? "0" : String.format(Locale.ROOT, "%.2f", last.epochs());
+            if (plannedEpochs > 0 && (last == null || last.epochs() < plannedEpochs - 1e-6)) epochs += " / " + trim(plannedEpochs);
+            out.add(List.of(a.name(), a.model(), trim(a.dropout()), String.format(Locale.ROOT, "%,d", a.parameters()), epochs,
                     best == null ? "n/a" : HtmlReport.pct(best.testError()), last == null ? "n/a" : HtmlReport.pct(last.testError()),
                     a.paper() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", a.paper()),
                     a.reproduction() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", a.reproduction()), diff,
@@ -111,9 +126,14 @@ public final class ComparisonReport {
 
     /** The table as aligned text lines (a header, then one line per arm), for terminals and READMEs. */
     public static List<String> textTable(List<Arm> arms) {
+        return textTable(arms, 0);
+    }
+
+    /** As {@link #textTable(List)} for a run planned to {@code plannedEpochs} per arm. */
+    public static List<String> textTable(List<Arm> arms, double plannedEpochs) {
         List<List<String>> rows = new ArrayList<>();
         rows.add(List.of("arm", "model", "dropout", "params", "epochs", "best", "final", "paper", "reproduction", "difference", "time"));
-        rows.addAll(rows(arms));
+        rows.addAll(rows(arms, plannedEpochs));
         int[] w = new int[rows.get(0).size()];
         for (List<String> r : rows) for (int i = 0; i < w.length; i++) w[i] = Math.max(w[i], r.get(i).length());
         List<String> out = new ArrayList<>();
@@ -130,7 +150,12 @@ public final class ComparisonReport {
 
     /** The comparison figure (well-formed XML). */
     public static String svg(List<Arm> arms) {
-        double maxEpochs = 0, maxErr = 0, maxLoss = 0;
+        return svg(arms, 0);
+    }
+
+    /** The comparison figure, its x axis spanning at least {@code plannedEpochs}. */
+    public static String svg(List<Arm> arms, double plannedEpochs) {
+        double maxEpochs = plannedEpochs, maxErr = 0, maxLoss = 0;
         for (Arm a : arms) {
             for (EvalPoint p : a.curve().points()) {
                 maxEpochs = Math.max(maxEpochs, epochsOf(p));
@@ -193,6 +218,11 @@ public final class ComparisonReport {
             if (errPts.size() == 1) {  // a single evaluation: a dot, so it shows
                 String[] xy = errPts.get(0).split(",");
                 s.append("<circle cx=\"").append(xy[0]).append("\" cy=\"").append(xy[1]).append("\" r=\"4\" fill=\"").append(colour).append("\"/>\n");
+            }
+            if (lossPts.size() == 1) {
+                String[] xy = lossPts.get(0).split(",");
+                s.append("<circle cx=\"").append(xy[0]).append("\" cy=\"").append(xy[1]).append("\" r=\"4\" fill=\"none\" stroke=\"").append(colour)
+                        .append("\"/>\n");
             }
         }
         // Legend, top right inside the plot: one line per arm, then the line styles.

@@ -192,8 +192,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                 streaming ? "each arm through the streaming job on the embedded runtime (Kafka + Flink MiniCluster)" : "offline training loop",
                 Machine.describe());
         Files.writeString(report, ComparisonReport.render(ex.title() + (budget.miniature() ? " (reduced-budget miniature)" : ""),
-                ex.description(), budget.banner(), budget.miniature(), context, results), StandardCharsets.UTF_8);
-        for (String l : ComparisonReport.textTable(results)) human.println("reproduce: " + l);
+                ex.description(), budget.banner(), budget.miniature(), context, results, budget.epochs()), StandardCharsets.UTF_8);
+        for (String l : ComparisonReport.textTable(results, budget.epochs())) human.println("reproduce: " + l);
         human.println("reproduce: " + budget.banner());
         human.println("reproduce: report written to " + report);
         return 0;

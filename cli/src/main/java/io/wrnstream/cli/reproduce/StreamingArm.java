@@ -18,7 +18,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.TreeMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -83,35 +86,23 @@ final class StreamingArm {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(TrainingJob.flinkConfiguration(config));
             long started = System.currentTimeMillis();
             long base = doneBefore[0];
+            // Evaluations and trainer events come from two topics, each visible once its checkpoint commits, so an
+            // evaluation may arrive before the step events it follows: the lines are written once the job is done (the
+            // FINISHED event comes after every step event on the one-partition events topic).
+            List<Evaluation> evaluations = new ArrayList<>();
+            TreeMap<Long, TrainerEvent> steps = new TreeMap<>();
             EmbeddedJob.Listener listener = new EmbeddedJob.Listener() {
-                double lossSum;
-                long lossEvents;
-                double lr = c.optim().learningRate();
-
                 @Override
                 public void evaluation(Evaluation e, String line) {
-                    EvalRecord r = new EvalRecord(EvalRecord.FORMAT, ex.name(), p.arm().name(), budget.protocol(), e.step(), e.imagesSeen(),
-                            Math.round(e.epochs() * 1000) / 1000.0, lossEvents == 0 ? Double.NaN : lossSum / lossEvents, lr, e.testError(),
-                            e.testLoss(), e.images(), e.evalMs() / 1000.0, (e.wallMs() - started) / 1000.0, e.wallMs());
-                    lossSum = 0;
-                    lossEvents = 0;
-                    String out = r.toJson();
-                    p.folder().append(out);
-                    json.println(out);
-                    human.printf(Locale.ROOT, "reproduce: %s (streaming) epoch %.2f: test error %.2f%%, train loss %s%s%n", p.arm().name(),
-                            r.epochs(), 100 * r.testError(), r.trainLoss() == null ? "n/a" : String.format(Locale.ROOT, "%.4f", r.trainLoss()),
-                            budget.miniature() ? " (miniature)" : "");
+                    evaluations.add(e);
+                    human.printf(Locale.ROOT, "reproduce: %s (streaming) epoch %.2f: test error %.2f%%%s%n", p.arm().name(), e.epochs(),
+                            100 * e.testError(), budget.miniature() ? " (miniature)" : "");
                 }
 
                 @Override
                 public void event(TrainerEvent t) {
                     if (t.kind() != TrainerEvent.Kind.STEP) return;
-                    // One event per step (progress.steps=1): their mean is the interval's training loss.
-                    if (Double.isFinite(t.loss())) {
-                        lossSum += t.loss();
-                        lossEvents++;
-                    }
-                    lr = t.learningRate();
+                    steps.put(t.step(), t);
                     progress.update(base + t.imagesSeen(), String.format(Locale.ROOT, "%s (streaming) | epoch %.2f/%s | loss %.3f%s",
                             p.arm().name(), c.optim().epochOf(t.imagesSeen()), Budget.trim(budget.epochs()), t.loss(),
                             budget.miniature() ? " | miniature" : ""));
@@ -122,6 +113,28 @@ final class StreamingArm {
             if (!o.trainedAndEvaluated()) {
                 throw new IllegalStateException("The streaming job of arm " + p.arm().name() + " ended before training and its final evaluation were done");
             }
+            evaluations.sort(java.util.Comparator.comparingLong(Evaluation::step));
+            long previous = 0;
+            for (Evaluation e : evaluations) {
+                // One event per step (progress.steps=1): the mean of the steps since the previous evaluation is its training loss.
+                double sum = 0, lr = c.optim().learningRateAt(e.imagesSeen());
+                int n = 0;
+                for (TrainerEvent t : steps.subMap(previous, false, e.step(), true).values()) {
+                    if (Double.isFinite(t.loss())) {
+                        sum += t.loss();
+                        n++;
+                    }
+                    lr = t.learningRate();
+                }
+                previous = e.step();
+                EvalRecord r = new EvalRecord(EvalRecord.FORMAT, ex.name(), p.arm().name(), budget.protocol(), e.step(), e.imagesSeen(),
+                        Math.round(e.epochs() * 1000) / 1000.0, n == 0 ? Double.NaN : sum / n, lr, e.testError(), e.testLoss(), e.images(),
+                        e.evalMs() / 1000.0, (e.wallMs() - started) / 1000.0, e.wallMs());
+                String out = r.toJson();
+                p.folder().append(out);
+                json.println(out);
+            }
+            json.flush();
             Path fin = work.resolve("final.wrnmodel");
             ModelFile.Loaded loaded = ModelFile.load(fin);   // verifies it
             Files.copy(fin, p.folder().model, StandardCopyOption.REPLACE_EXISTING);

@@ -58,8 +58,10 @@ class ComparisonReportTest {
     void tableGivesTheDifferenceToThePapersFigureElseTheReproductions() {
         List<List<String>> rows = ComparisonReport.rows(arms(2));
         // arm 0: final error 10% + 60% e^-4 = 11.10%, paper 8% -> +3.10; arm 1: 13.10%, reproduction 9.5% -> +3.60
-        assertThat(rows.get(0)).containsExactly("arm-0", "wrn-16-1", "0", "1000", "10.00", "11.10%", "11.10%", "8.00%", "-", "+3.10", "10:00");
-        assertThat(rows.get(1)).containsExactly("arm-1", "wrn-16-2", "0.3", "2000", "10.00", "13.10%", "13.10%", "-", "9.50%", "+3.60", "20:00");
+        assertThat(rows.get(0)).containsExactly("arm-0", "wrn-16-1", "0", "1,000", "10.00", "11.10%", "11.10%", "8.00%", "-", "+3.10", "10:00");
+        assertThat(rows.get(1)).containsExactly("arm-1", "wrn-16-2", "0.3", "2,000", "10.00", "13.10%", "13.10%", "-", "9.50%", "+3.60", "20:00");
+        assertThat(ComparisonReport.rows(arms(1), 20).get(0).get(4)).isEqualTo("10.00 / 20");
+        assertThat(ComparisonReport.rows(arms(1), 10).get(0).get(4)).isEqualTo("10.00");
         assertThat(ComparisonReport.textTable(arms(2)).get(0).split("\\s+")).containsExactly("arm", "model", "dropout", "params", "epochs",
                 "best", "final", "paper", "reproduction", "difference", "time");
     }

@@ -74,8 +74,8 @@ class ExperimentTest {
                 .isEqualTo("Experiment t.yaml: arms[small].model: Invalid value 11 for wrn.depth: must be 6n+4 with n >= 1 (10, 16, 22, 28, 34, 40, ...)");
         assertThat(error(MINIMAL.replace("dropout: 0.0", "dropout: 1.5")))
                 .isEqualTo("Experiment t.yaml: Invalid value 1.5 for arms[small].dropout: must be in [0, 1)");
-        assertThat(error(MINIMAL.replace("paper: 9.5", "paper: 0.095")))
-                .isEqualTo("Experiment t.yaml: Invalid value 0.095 for arms[small].paper: must be a test error in percent, in (0, 100)");
+        assertThat(error(MINIMAL.replace("paper: 9.5", "paper: 105")))
+                .isEqualTo("Experiment t.yaml: Invalid value 105.0 for arms[small].paper: must be a test error in percent, in (0, 100)");
         assertThat(error(MINIMAL.replace("schedule: step", "schedule: linear")))
                 .isEqualTo("Experiment t.yaml: Invalid value 'linear' for recipe.schedule: must be one of [step, cosine, constant]");
         assertThat(error(MINIMAL.replace("  - {name: small", "  - {name: small, model: wrn-10-1, dropout: 0.3}\n  - {name: small")))
