@@ -25,7 +25,7 @@ class ComparisonReportTest {
             for (int e = 1; e <= 10; e++) {
                 double err = 0.10 + 0.02 * a + 0.6 * Math.exp(-e / 2.5);
                 double loss = 0.3 + 1.8 * Math.exp(-e / 3.0) + 0.05 * a;
-                lines.add(String.format(Locale.ROOT, "{\"format\":\"wrn-stream.eval/1\",\"step\":%d,\"images_seen\":%d,\"epochs\":%d,"
+                lines.add(String.format(Locale.ROOT, "{\"format\":\"wrn-stream.train-eval/2\",\"step\":%d,\"images_seen\":%d,\"epochs\":%d,"
                         + "\"train_loss\":%.4f,\"test_error\":%.4f,\"test_loss\":%.4f,\"test_images\":10000}", e * 391, e * 50_000, e, loss, err, loss + 0.2));
             }
             out.add(new ComparisonReport.Arm("arm-" + a, "wrn-16-" + (a + 1), a % 2 == 0 ? 0 : 0.3, 1000L * (a + 1), LearningCurve.parse(lines),

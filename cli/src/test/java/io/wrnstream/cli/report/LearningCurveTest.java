@@ -28,7 +28,7 @@ class LearningCurveTest {
     void anUnknownFormatFailsNamingIt() {
         assertThatThrownBy(() -> LearningCurve.parse(List.of("{\"format\":\"wrn-stream.eval/2\",\"step\":1}")))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("Unknown format \"wrn-stream.eval/2\" in the evaluation lines: this build reads wrn-stream.eval/1 and "
+                .hasMessageStartingWith("Unknown format \"wrn-stream.eval/2\" in the evaluation lines: this build reads wrn-stream.eval/1, wrn-stream.train-eval/2 and "
                         + "wrn-stream.train-eval/1");
     }
 }

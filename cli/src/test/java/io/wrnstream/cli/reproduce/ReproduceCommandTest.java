@@ -85,7 +85,7 @@ class ReproduceCommandTest {
         List<JsonNode> lines = r.json();
         assertThat(lines).extracting(n -> n.get("arm").asText()).containsExactly("wrn-40-1", "wrn-40-1-dropout", "wrn-16-4", "wrn-16-4-dropout");
         for (JsonNode n : lines) {
-            assertThat(n.get("format").asText()).isEqualTo("wrn-stream.eval/1");
+            assertThat(n.get("format").asText()).isEqualTo("wrn-stream.train-eval/2");
             assertThat(n.get("experiment").asText()).isEqualTo("dropout");
             assertThat(n.get("protocol").asText()).startsWith("miniature (0.05 of 200 epochs");
             assertThat(n.get("test_error").asDouble()).isBetween(0.0, 1.0);

@@ -34,7 +34,7 @@ class ReproduceStreamingITCase {
         assertThat(r.code()).as(r.err()).isZero();
         List<JsonNode> lines = r.json();
         assertThat(lines).isNotEmpty().allSatisfy(n -> {
-            assertThat(n.get("format").asText()).isEqualTo("wrn-stream.eval/1");
+            assertThat(n.get("format").asText()).isEqualTo("wrn-stream.train-eval/2");
             assertThat(n.get("arm").asText()).isEqualTo("small");
             assertThat(n.get("protocol").asText()).startsWith("miniature (1 of 200 epochs");
             assertThat(n.get("test_images").asLong()).isEqualTo(16);
