@@ -49,6 +49,7 @@ class DeploymentFilesTest {
     private static List<Manifest> manifests;
     private static Map<String, Object> compose;
     private static Map<String, Object> composeCuda;
+    private static Map<String, Object> composeDataParallel;
     private static Dockerfile dockerfile;
     private static Dockerfile dockerfileCuda;
     private static Dockerfile dockerfileServe;
@@ -76,6 +77,7 @@ class DeploymentFilesTest {
         }
         compose = DeploymentFiles.yaml(root.resolve("docker/docker-compose.yml"));
         composeCuda = DeploymentFiles.yaml(root.resolve("docker/docker-compose.cuda.yml"));
+        composeDataParallel = DeploymentFiles.yaml(root.resolve("docker/docker-compose.data-parallel.yml"));
         dockerfile = Dockerfile.parse(root.resolve("docker/Dockerfile"));
         dockerfileCuda = Dockerfile.parse(root.resolve("docker/Dockerfile.cuda"));
         dockerfileServe = Dockerfile.parse(root.resolve("docker/Dockerfile.serve"));
@@ -261,7 +263,8 @@ class DeploymentFilesTest {
     void everyFlinkSettingIsAnOptionFlinkKnows() {
         Map<String, String> used = new TreeMap<>();
         stringMap(map(only("FlinkDeployment").doc(), "spec", "flinkConfiguration")).keySet().forEach(k -> used.put(k, "k8s FlinkDeployment"));
-        for (Map.Entry<String, Map<String, Object>> c : Map.of("docker-compose.yml", compose, "docker-compose.cuda.yml", composeCuda).entrySet()) {
+        for (Map.Entry<String, Map<String, Object>> c : Map.of("docker-compose.yml", compose, "docker-compose.cuda.yml", composeCuda,
+                "docker-compose.data-parallel.yml", composeDataParallel).entrySet()) {
             services(c.getValue()).forEach((name, svc) -> {
                 String props = str(svc, "environment", "FLINK_PROPERTIES");
                 if (props != null) DeploymentFiles.flinkProperties(props).keySet().forEach(k -> used.put(k, c.getKey() + " " + name));
@@ -299,9 +302,13 @@ class DeploymentFilesTest {
         }
         assertThat(dockerfile.runText()).contains("-P\"${MAVEN_PROFILES}\"");
         assertThat(dockerfile.argDefaults()).containsEntry("MAVEN_PROFILES", "dist").containsEntry("ENGINE", "torch");
-        assertThat(dockerfileCuda.argDefaults()).containsEntry("MAVEN_PROFILES", "dist,cuda").containsEntry("ENGINE", "dl4j");
-        assertThat(dockerfileCuda.baseImages()).anySatisfy(image -> assertThat(image).startsWith("nvidia/cuda:11.6"));
-        // The ND4J backend the cuda profile selects is the CUDA version of that base image.
+        // The CUDA image defaults to libtorch's GPU build (NCCL for data-parallel ranks) on a CUDA 13.1 + cuDNN base,
+        // the CUDA of the libtorch preset's linux-x86_64-gpu natives; its header documents the DL4J variant (CUDA 11.6).
+        assertThat(dockerfileCuda.argDefaults()).containsEntry("MAVEN_PROFILES", "dist,torch-gpu").containsEntry("ENGINE", "torch");
+        assertThat(dockerfileCuda.argDefaults().get("CUDA_IMAGE")).startsWith("nvidia/cuda:13.1").contains("cudnn");
+        assertThat(DeploymentFiles.read(root.resolve("docker/Dockerfile.cuda")))
+                .contains("--build-arg ENGINE=dl4j --build-arg MAVEN_PROFILES=dist,cuda", "nvidia/cuda:11.6");
+        // The ND4J backend the cuda profile selects is the CUDA version of the DL4J variant's base image.
         assertThat(DeploymentFiles.read(root.resolve("pom.xml"))).contains("<nd4j.cuda.backend>nd4j-cuda-11.6</nd4j.cuda.backend>");
     }
 
@@ -404,7 +411,7 @@ class DeploymentFilesTest {
     @Test
     void composeFilesReferenceExistingFilesImagesAndServices() {
         Path docker = root.resolve("docker");
-        for (Map<String, Object> c : List.of(compose, composeCuda)) {
+        for (Map<String, Object> c : List.of(compose, composeCuda, composeDataParallel)) {
             Set<String> declaredVolumes = at(c, "volumes") == null ? Set.of() : map(c, "volumes").keySet();
             services(c).forEach((name, s) -> {
                 if (at(s, "build") != null) {
@@ -432,6 +439,7 @@ class DeploymentFilesTest {
         Set<String> baseServices = services(compose).keySet();
         services(compose).forEach((name, s) -> dependsOn(s).forEach(d -> assertThat(baseServices).as("%s depends on", name).contains(d)));
         assertThat(baseServices).as("the cuda file overrides services of the base file").containsAll(services(composeCuda).keySet());
+        assertThat(baseServices).as("the data-parallel file overrides services of the base file").containsAll(services(composeDataParallel).keySet());
         for (String f : List.of("grafana/dashboards/wrn-stream.json", "grafana/provisioning", "prometheus/prometheus.yml")) {
             assertThat(docker.resolve(f)).exists();
         }
@@ -451,6 +459,52 @@ class DeploymentFilesTest {
         cuda.keySet().removeIf(k -> k.startsWith("external-resource") || k.equals("taskmanager.memory.process.size"));
         base.keySet().removeIf(k -> k.equals("taskmanager.memory.process.size"));
         assertThat(cuda).isEqualTo(base);
+    }
+
+    @Test
+    void flinkDeploymentTrainsOneModelOnNRanksOfOneGpuEach() {
+        Map<String, Object> spec = map(only("FlinkDeployment").doc(), "spec");
+        Map<String, String> flink = stringMap(map(spec, "flinkConfiguration"));
+        JobConfig job = jobConfig(flink, list(spec, "job", "args"));
+        int ranks = job.get(JobConfig.TRAINER_PARALLELISM);
+        assertThat(ranks).as("trainer ranks").isGreaterThan(1);
+        // One slot per TaskManager and N subtasks: the operator starts N TaskManagers, one rank (and one GPU) on each.
+        assertThat(flink).containsEntry("taskmanager.numberOfTaskSlots", "1");
+        assertThat(job.get(JobConfig.PARALLELISM)).isEqualTo(ranks).isEqualTo(Integer.parseInt(str(spec, "job", "parallelism")));
+        assertThat(str(mainContainer(map(spec, "taskManager", "podTemplate")), "resources", "limits", "nvidia.com/gpu")).isEqualTo("1");
+        // A failed rank restarts all of them; the job sets this too, the cluster must not contradict it.
+        assertThat(flink).containsEntry("jobmanager.execution.failover-strategy", "full");
+        assertThat(TrainingJob.flinkConfiguration(job).get(org.apache.flink.configuration.JobManagerOptions.EXECUTION_FAILOVER_STRATEGY))
+                .isEqualTo("full");
+        // Data-parallel training is libtorch's (DL4J refuses N > 1), and the group timeout stays below Flink's cancellation timeout.
+        assertThat(job.get(JobConfig.ENGINE)).isEqualTo("libtorch");
+        assertThat(job.get(JobConfig.TRAINER_GROUP_TIMEOUT)).isLessThan(java.time.Duration.ofMinutes(3));
+    }
+
+    @Test
+    void composeDataParallelRunsTwoRanksOnTwoTaskManagersOverGloo() {
+        Map<String, Map<String, Object>> svc = services(composeDataParallel);
+        assertThat(svc).containsOnlyKeys("jobmanager", "taskmanager");
+        assertThat(at(svc.get("taskmanager"), "deploy", "replicas")).isEqualTo(2);
+        Map<String, String> base = DeploymentFiles.flinkProperties(str(services(compose).get("taskmanager"), "environment", "FLINK_PROPERTIES"));
+        List<String> jobArgs = strings(list(services(compose).get("jobmanager"), "command"));
+        for (String process : List.of("jobmanager", "taskmanager")) {
+            Map<String, String> flink = DeploymentFiles.flinkProperties(str(svc.get(process), "environment", "FLINK_PROPERTIES"));
+            JobConfig job = jobConfig(flink, new ArrayList<>(jobArgs.subList(3, jobArgs.size())));
+            assertJobAgreesWithCluster(job, flink);
+            int slots = Integer.parseInt(flink.get("taskmanager.numberOfTaskSlots"));
+            assertThat(job.get(JobConfig.TRAINER_PARALLELISM)).as("%s: one rank per TaskManager slot", process).isEqualTo(2 * slots);
+            assertThat(job.get(JobConfig.PARALLELISM)).isEqualTo(2);
+            assertThat(job.get(JobConfig.ENGINE)).isEqualTo("libtorch");
+            assertThat(flink).containsEntry("jobmanager.execution.failover-strategy", "full");
+            // Otherwise the base file's cluster settings.
+            Map<String, String> rest = new LinkedHashMap<>(flink);
+            rest.keySet().removeAll(List.of("taskmanager.numberOfTaskSlots", "jobmanager.execution.failover-strategy",
+                    JobConfig.CLUSTER_PREFIX + JobConfig.TRAINER_PARALLELISM.key()));
+            Map<String, String> baseRest = new LinkedHashMap<>(base);
+            baseRest.remove("taskmanager.numberOfTaskSlots");
+            assertThat(rest).isEqualTo(baseRest);
+        }
     }
 
     // ---- helpers ----
