@@ -174,6 +174,17 @@ public final class TrainingJob {
                         + ": give a checkpoint or savepoint path, or start without restore")));
     }
 
+    /** {@code source.forward}: true, false, or auto (partitions of topic.train a multiple of {@code parallelism}). */
+    private boolean forwardFromSource(int parallelism) {
+        String mode = config.get(JobConfig.SOURCE_FORWARD);
+        if (!mode.equals("auto")) return Boolean.parseBoolean(mode);
+        int partitions = KafkaIo.trainPartitions(config, Duration.ofSeconds(10));
+        boolean forward = partitions > 0 && partitions % parallelism == 0;
+        LOG.info("source.forward=auto: {} has {} partitions for parallelism {}: {}", config.get(JobConfig.TOPIC_TRAIN),
+                partitions < 0 ? "an unknown number of" : partitions, parallelism, forward ? "forward edges from the source" : "rebalance after the source");
+        return forward;
+    }
+
     /** Builds the graph on {@code env}, reading {@code source} and writing {@code sinks}. */
     public void defineWorkflow(StreamExecutionEnvironment env, Source<KafkaImage, ?, ?> source, Sinks sinks) {
         int[] shape = config.inputShape();
@@ -182,8 +193,11 @@ public final class TrainingJob {
         DataStream<KafkaImage> raw = env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka: " + config.get(JobConfig.TOPIC_TRAIN))
                 .uid("train-source").setParallelism(parallelism);
 
-        // Partitions may be fewer than decoders: spread the records over all of them.
-        SingleOutputStreamOperator<LabelledImage> decoded = raw.rebalance()
+        // Forward when every source subtask reads the same number of partitions (no shuffle of encoded images; with
+        // trainer.parallelism = parallelism each rank trains what its own partitions hold), else spread the records over
+        // all decoders (partitions may be fewer than decoders, or divide unevenly).
+        DataStream<KafkaImage> toDecoders = forwardFromSource(parallelism) ? raw : raw.rebalance();
+        SingleOutputStreamOperator<LabelledImage> decoded = toDecoders
                 .process(new DecodeFunction(config.get(JobConfig.CLASSES), shape[0], shape[1], shape[2]))
                 .uid("decode").name("decode + validate").setParallelism(parallelism);
         decoded.getSideOutput(DecodeFunction.DEAD_LETTERS).sinkTo(sinks.deadLetters())

@@ -105,6 +105,77 @@ class DataParallelTrainingITCase {
         assertThat(dir.resolve("final.model")).exists();
     }
 
+    @Test
+    void aRankWhosePartitionIsEmptyStillTrainsWithTheOther() throws Exception {
+        String p = "dp-empty";
+        kafka.createTopics(2, p + ".train");
+        // Every record in partition 0: with forward edges from the source (2 partitions, parallelism 2) rank 1 gets nothing.
+        Images.publishSynthetic(kafka.bootstrapServers(), p + ".train", TRAIN_IMAGES, 5, 0);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
+
+        JobConfig c = config(p, Map.of("source.forward", "auto"));
+        assertThat(KafkaIo.trainPartitions(c, java.time.Duration.ofSeconds(10))).isEqualTo(2);
+        double seconds = run(c, p);
+
+        List<TrainerEvent> events = events(p);
+        TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
+        assertThat(end.imagesSeen()).as("every image trained once although one rank's input was empty").isEqualTo(TRAIN_IMAGES);
+        assertThat(end.trainedDigest()).isEqualTo(inputDigest(p));
+        assertThat(end.step()).as("steps of at most one rank's share (8 of 16): the idle rank stepped empty on its flush timer")
+                .isGreaterThanOrEqualTo(TRAIN_IMAGES / 8);
+        LOG.info("empty partition: {} images in {} steps, {} s", end.imagesSeen(), end.step(), String.format("%.1f", seconds));
+    }
+
+    @Test
+    void aRankThatDiesFailsTheGroupOverWellWithinTheGroupTimeout() throws Exception {
+        String p = "dp-dead";
+        Images.publish(kafka, cifar, p + ".train", Split.TEST, TRAIN_IMAGES, 3);
+        Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
+        kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
+
+        // Only rank 1 throws (after the first completed checkpoint); rank 0 is then in or entering an all-reduce with it.
+        long timeoutSeconds = 120;
+        JobConfig c = config(p, Map.of("debug.fail-after-checkpoint", "true", "debug.fail-rank", "1",
+                "trainer.group-timeout", timeoutSeconds + "s"));
+        run(c, p);
+
+        List<TrainerEvent> events = events(p);
+        TrainerEvent restored = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.RESTORED).findFirst()
+                .orElseThrow(() -> new AssertionError("the ranks were not restored: " + events));
+        TrainerEvent lastBefore = events.stream().filter(e -> e.kind() != TrainerEvent.Kind.RESTORED && e.wallMs() <= restored.wallMs())
+                .reduce((a, b) -> b).orElseThrow();
+        double gap = (restored.wallMs() - lastBefore.wallMs()) / 1000.0;
+        LOG.info("dead rank: {} s from the last event before the failure to the restore (group timeout {} s)", String.format("%.1f", gap), timeoutSeconds);
+        // The surviving rank learns of its dead peer from the closed connection, not by waiting out its timeout.
+        assertThat(gap).as("seconds from the failure to the restored group").isLessThan(timeoutSeconds / 2.0);
+        TrainerEvent end = events.stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).reduce((a, b) -> b).orElseThrow();
+        assertThat(end.imagesSeen()).isEqualTo(TRAIN_IMAGES);
+        assertThat(end.trainedDigest()).isEqualTo(inputDigest(p));
+    }
+
+    /** Runs the job to its end; returns its wall time in seconds. */
+    private double run(JobConfig c, String p) throws Exception {
+        long t0 = System.nanoTime();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrainingJob.flinkConfiguration(c));
+        env.configure(TrainingJob.flinkConfiguration(c));
+        new TrainingJob(c).defineWorkflow(env, KafkaIo.trainingSource(c),
+                new TrainingJob.Sinks(KafkaIo.resultsSink(c), KafkaIo.deadLetterSink(c), KafkaIo.eventSink(c, p + ".events")));
+        env.execute("DataParallelTrainingITCase " + p);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private List<TrainerEvent> events(String p) {
+        return Topics.readCommitted(kafka.bootstrapServers(), p + ".events").stream().map(r -> TrainerEvent.fromJson(Topics.utf8(r.value()))).toList();
+    }
+
+    /** The order-free digest of the sample ids published to {@code p.train}. */
+    private long inputDigest(String p) {
+        long inputs = 0;
+        for (var r : Topics.readCommitted(kafka.bootstrapServers(), p + ".train")) inputs += TrainerEvent.digestOf(java.nio.ByteBuffer.wrap(r.key()).getLong());
+        return inputs;
+    }
+
     private JobConfig config(String p, Map<String, String> extra) {
         Map<String, String> m = new HashMap<>(Map.ofEntries(
                 Map.entry("bootstrap-servers", kafka.bootstrapServers()),

@@ -103,6 +103,10 @@ public final class JobConfig implements Serializable {
             "Stop reading the training topic at the offsets that are latest when the job starts (bounded run)", bool());
     public static final ConfigOption<String> SOURCE_START = declare(key("source.start").stringType().defaultValue("committed"),
             "Where a fresh job starts reading: committed (group offsets, else earliest) or earliest", oneOf("committed", "earliest"));
+    public static final ConfigOption<String> SOURCE_FORWARD = declare(key("source.forward").stringType().defaultValue("auto"),
+            "Whether each source subtask feeds its own decoder (and, with trainer.parallelism = parallelism, its own trainer rank) "
+                    + "without a shuffle: auto (when topic.train's partitions divide evenly over parallelism), true or false (rebalance)",
+            oneOf("auto", "true", "false"));
     public static final ConfigOption<String> MODEL = declare(key("model").stringType().defaultValue(Defaults.MODEL),
             "Model wrn-D-K (D = 6n+4, K >= 1)", new Rule<>(v -> WrnConfig.parse(v) != null, "wrn-D-K", String::strip));
     public static final ConfigOption<Double> DROPOUT = declare(key("dropout").doubleType().defaultValue(Defaults.DROPOUT),
@@ -224,6 +228,9 @@ public final class JobConfig implements Serializable {
                     + "without it such a start is refused", bool());
     public static final ConfigOption<Boolean> FAIL_AFTER_CHECKPOINT = declare(key("debug.fail-after-checkpoint").booleanType().defaultValue(false),
             "Testing only: the trainer throws once, on its first attempt, after the first completed checkpoint", bool());
+    public static final ConfigOption<Integer> FAIL_RANK = declare(key("debug.fail-rank").intType().defaultValue(-1),
+            "Testing only: with debug.fail-after-checkpoint, only this trainer rank throws (the others see their peer die); -1 = every rank",
+            integer(-1, 1023));
     public static final ConfigOption<Boolean> FAIL_AFTER_PUBLISH = declare(key("debug.fail-after-publish").booleanType().defaultValue(false),
             "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
                     + "that follows a completed one, so that update's checkpoint never completes", bool());

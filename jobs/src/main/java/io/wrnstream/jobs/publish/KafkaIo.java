@@ -29,6 +29,27 @@ public final class KafkaIo {
     private KafkaIo() {}
 
     /**
+     * Partitions of {@code topic.train}, or -1 when the broker does not say within {@code timeout} (the topic is missing
+     * or the cluster unreachable): callers then assume nothing about them.
+     */
+    public static int trainPartitions(JobConfig c, Duration timeout) {
+        Properties p = c.kafkaProperties();
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.get(JobConfig.BOOTSTRAP_SERVERS));
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        String topic = c.get(JobConfig.TOPIC_TRAIN);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            return admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .get(topic).partitions().size();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /**
      * The training source: raw records of {@code topic.train}, offsets committed on checkpoints under {@code group-id}.
      * With {@code source.bounded=true} it ends at the offsets that are latest when the job starts.
      */

@@ -239,6 +239,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
         long every = config.get(JobConfig.TRAINER_FLUSH_INTERVAL).toMillis();
         getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + every, t -> {
             if (trainer != null && !trainer.finished()) {
+                failIfInjectedAfterCheckpoint();
                 trainer.onTimer();
                 scheduleFlush();
             }
@@ -270,11 +271,17 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
 
     @Override
     public void processElement(StreamRecord<AugmentedImage> element) throws Exception {
+        failIfInjectedAfterCheckpoint();
+        trainer.add(element.getValue());
+    }
+
+    /** {@code debug.fail-after-checkpoint}: throws once, at the next record or flush timer after the first completed checkpoint. */
+    private void failIfInjectedAfterCheckpoint() {
         if (failBeforeNextRecord) {
             failBeforeNextRecord = false;
-            throw new IllegalStateException("debug.fail-after-checkpoint=true: the trainer fails on purpose once after the first completed checkpoint");
+            throw new IllegalStateException("debug.fail-after-checkpoint=true: the trainer (rank "
+                    + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() + ") fails on purpose once after the first completed checkpoint");
         }
-        trainer.add(element.getValue());
     }
 
     /**
@@ -322,7 +329,9 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
         checkpointedThisAttempt = true;
-        if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !trainer.finished()) {
+        int failRank = config.get(JobConfig.FAIL_RANK);
+        if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !trainer.finished()
+                && (failRank < 0 || failRank == getRuntimeContext().getTaskInfo().getIndexOfThisSubtask())) {
             failBeforeNextRecord = true;
         }
     }

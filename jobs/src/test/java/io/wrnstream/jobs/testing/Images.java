@@ -45,6 +45,11 @@ public final class Images {
 
     /** {@code n} random 3x32x32 raw images with labels 0..9 and ids 0..n-1 to the existing {@code topic}. */
     public static void publishSynthetic(String bootstrapServers, String topic, int n, long seed) throws Exception {
+        publishSynthetic(bootstrapServers, topic, n, seed, null);
+    }
+
+    /** As {@link #publishSynthetic(String, String, int, long)}, every record to {@code partition} (null: by key). */
+    public static void publishSynthetic(String bootstrapServers, String topic, int n, long seed, Integer partition) throws Exception {
         ImageRecordSerde serde = new ImageRecordSerde(10);
         try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
             SplittableRandom r = new SplittableRandom(seed);
@@ -52,7 +57,7 @@ public final class Images {
                 byte[] px = new byte[3 * 32 * 32];
                 r.nextBytes(px);
                 ImageRecord rec = ImageRecord.raw(new Sample(i, r.nextInt(10), 3, 32, 32, px), 0);
-                producer.send(new ProducerRecord<>(topic, rec.key(), serde.encode(rec))).get();
+                producer.send(new ProducerRecord<>(topic, partition, rec.key(), serde.encode(rec))).get();
             }
         }
     }
