@@ -8,8 +8,8 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
 
 /**
- * Applies the paper's training augmentation (reflect-pad 4, random 32x32 crop, random horizontal flip) and the
- * dataset normalisation. The random choices are a pure function of (seed, sample id, record epoch), so this stage
+ * Applies the paper's training augmentation (reflect-pad 4, random 32x32 crop, random horizontal flip) on the bytes; the
+ * dataset normalisation happens in the trainer's engine, so a quarter of the bytes travels to the trainer. The random choices are a pure function of (seed, sample id, record epoch), so this stage
  * is stateless, runs at any parallelism and reproduces the same pixels when the stream is replayed after a failure.
  */
 public final class AugmentFunction extends RichMapFunction<LabelledImage, AugmentedImage> {
@@ -31,8 +31,8 @@ public final class AugmentFunction extends RichMapFunction<LabelledImage, Augmen
     @Override
     public AugmentedImage map(LabelledImage in) {
         if (augmenter == null || augmenter.normalization().channels() != in.channels()) augmenter = Augmenter.paper(in.channels());
-        float[] x = new float[augmenter.outputSize(in.channels(), in.height(), in.width())];
-        augmenter.train(in.toSample(), seed, in.epoch(), x, 0);
-        return new AugmentedImage(in.id(), in.epoch(), in.label(), x);
+        byte[] px = new byte[augmenter.outputSize(in.channels(), in.height(), in.width())];
+        augmenter.trainPixels(in.toSample(), seed, in.epoch(), px, 0);
+        return new AugmentedImage(in.id(), in.epoch(), in.label(), px);
     }
 }

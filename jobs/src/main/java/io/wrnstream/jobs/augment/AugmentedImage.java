@@ -4,27 +4,28 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * A training image after augmentation and normalisation, ready to be copied into a minibatch.
+ * A training image after augmentation (pad, crop, flip), not yet normalised: uint8 pixels, CHW, a quarter of the bytes
+ * of the normalised floats. The trainer's engine normalises the minibatch ({@link io.wrnstream.model.engine.PixelBatch}).
  *
  * @param id sample id
  * @param epoch ingest pass the augmentation was drawn for
  * @param label class index
- * @param x normalised floats, CHW
+ * @param pixels augmented pixels (0..255), CHW
  */
-public record AugmentedImage(long id, int epoch, int label, float[] x) {
+public record AugmentedImage(long id, int epoch, int label, byte[] pixels) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof AugmentedImage a && id == a.id && epoch == a.epoch && label == a.label && Arrays.equals(x, a.x);
+        return o instanceof AugmentedImage a && id == a.id && epoch == a.epoch && label == a.label && Arrays.equals(pixels, a.pixels);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(id, epoch, label) * 31 + Arrays.hashCode(x);
+        return Objects.hash(id, epoch, label) * 31 + Arrays.hashCode(pixels);
     }
 
     @Override
     public String toString() {
-        return "AugmentedImage[id=" + id + ", epoch=" + epoch + ", label=" + label + ", " + x.length + " floats]";
+        return "AugmentedImage[id=" + id + ", epoch=" + epoch + ", label=" + label + ", " + pixels.length + " bytes]";
     }
 }

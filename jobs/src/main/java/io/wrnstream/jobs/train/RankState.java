@@ -54,7 +54,7 @@ public record RankState(int rank, int ranks, long trainedDigest, TrainerState st
      *
      * @throws IllegalArgumentException when the bytes are not a rank state or of an unknown version
      */
-    public static RankState deserialize(byte[] bytes) {
+    public static RankState deserialize(byte[] bytes, int channels) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             byte[] magic = new byte[4];
             in.readFully(magic);
@@ -67,7 +67,7 @@ public record RankState(int rank, int ranks, long trainedDigest, TrainerState st
             if (n < 0 || n > bytes.length) throw new IllegalArgumentException("Corrupt trainer rank state: length " + n);
             byte[] inner = new byte[n];
             in.readFully(inner);
-            return new RankState(rank, ranks, digest, TrainerStateSerializer.deserialize(inner));
+            return new RankState(rank, ranks, digest, TrainerStateSerializer.deserialize(inner, channels));
         } catch (IOException e) {
             throw new IllegalArgumentException("Corrupt trainer rank state: truncated (" + bytes.length + " bytes)", e);
         }

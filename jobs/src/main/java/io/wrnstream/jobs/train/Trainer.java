@@ -2,7 +2,9 @@ package io.wrnstream.jobs.train;
 
 import io.wrnstream.jobs.augment.AugmentedImage;
 import io.wrnstream.jobs.update.ModelCandidate;
+import io.wrnstream.model.augment.Normalization;
 import io.wrnstream.model.engine.Batch;
+import io.wrnstream.model.engine.PixelBatch;
 import io.wrnstream.model.engine.GroupStep;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TrainConfig;
@@ -117,6 +119,8 @@ public final class Trainer implements AutoCloseable {
     private final Outputs out;
     private final LongSupplier nanoClock;
     private final List<AugmentedImage> pending;
+    /** The dataset normalisation the engine applies to the augmented bytes (the augmenters' channel count). */
+    private final Normalization normalization;
 
     private long snapshotVersion;
     private long lastSnapshotStep;
@@ -150,6 +154,7 @@ public final class Trainer implements AutoCloseable {
 
     private Trainer(TrainConfig train, Settings settings, TrainingEngine engine, TrainerState restored, Outputs out, LongSupplier nanoClock) {
         this.train = Objects.requireNonNull(train, "train");
+        this.normalization = Normalization.forChannels(train.wrn().channels());
         this.settings = Objects.requireNonNull(settings, "settings");
         this.engine = Objects.requireNonNull(engine, "engine");
         this.out = Objects.requireNonNull(out, "out");
@@ -368,7 +373,7 @@ public final class Trainer implements AutoCloseable {
         signals[SIG_DIGEST] = digest;
         crcCheckpoint = 0;
         long t0 = nanoClock.getAsLong();
-        GroupStep g = group.step(take.isEmpty() ? List.of() : List.of(batchOf(take)), signals);
+        GroupStep g = group.step(take.isEmpty() ? List.of() : List.of(batchOf(take).toBatch()), signals);
         long nanos = nanoClock.getAsLong() - t0;
         lastGroupStepNanos = nanoClock.getAsLong();
         checkReplicas(g.signals());
@@ -446,20 +451,21 @@ public final class Trainer implements AutoCloseable {
         out.event(event(TrainerEvent.Kind.FINISHED, -1, crc(bytes)));
     }
 
-    private Batch batchOf(List<AugmentedImage> images) {
+    /** The minibatch of {@code images} as bytes; the engine normalises it. */
+    private PixelBatch batchOf(List<AugmentedImage> images) {
         WrnConfig w = train.wrn();
         int size = w.channels() * w.height() * w.width();
-        float[] x = new float[images.size() * size];
+        byte[] px = new byte[images.size() * size];
         int[] labels = new int[images.size()];
         for (int i = 0; i < images.size(); i++) {
             AugmentedImage a = images.get(i);
-            if (a.x().length != size) {
-                throw new IllegalStateException("Augmented image " + a.id() + " has " + a.x().length + " floats, the model takes " + size);
+            if (a.pixels().length != size) {
+                throw new IllegalStateException("Augmented image " + a.id() + " has " + a.pixels().length + " pixels, the model takes " + size);
             }
-            System.arraycopy(a.x(), 0, x, i * size, size);
+            System.arraycopy(a.pixels(), 0, px, i * size, size);
             labels[i] = a.label();
         }
-        return new Batch(x, labels, w.channels(), w.height(), w.width());
+        return new PixelBatch(px, labels, w.channels(), w.height(), w.width(), normalization);
     }
 
     /** Images the next step takes: the batch size, or fewer to stop exactly at {@code max-images}. */
@@ -469,22 +475,10 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void trainPending() {
-        int n = pending.size();
-        WrnConfig w = train.wrn();
-        int size = w.channels() * w.height() * w.width();
-        float[] x = new float[n * size];
-        int[] labels = new int[n];
-        for (int i = 0; i < n; i++) {
-            AugmentedImage a = pending.get(i);
-            if (a.x().length != size) {
-                throw new IllegalStateException("Augmented image " + a.id() + " has " + a.x().length + " floats, the model takes " + size);
-            }
-            System.arraycopy(a.x(), 0, x, i * size, size);
-            labels[i] = a.label();
-        }
+        PixelBatch batch = batchOf(pending);
         pending.clear();
         long t0 = nanoClock.getAsLong();
-        lastStep = engine.trainStep(new Batch(x, labels, w.channels(), w.height(), w.width()));
+        lastStep = engine.trainStep(batch);
         long nanos = nanoClock.getAsLong() - t0;
         trainingNanos += nanos;
         out.stepped(lastStep, nanos, train.optim().epochOf(lastStep.imagesSeen()));

@@ -117,13 +117,13 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             state = context.getOperatorStateStore().getUnionListState(new ListStateDescriptor<>("trainer-ranks", BytePrimitiveArraySerializer.INSTANCE));
             restoredCheckpoint = context.getRestoredCheckpointId().orElse(0L);
             restoredRanks = new ArrayList<>();
-            if (context.isRestored()) for (byte[] b : state.get()) restoredRanks.add(RankState.deserialize(b));
+            if (context.isRestored()) for (byte[] b : state.get()) restoredRanks.add(RankState.deserialize(b, config.inputShape()[0]));
             return;
         }
         state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("trainer-state", BytePrimitiveArraySerializer.INSTANCE));
         if (context.isRestored()) {
             Iterator<byte[]> it = state.get().iterator();
-            if (it.hasNext()) restored = TrainerStateSerializer.deserialize(it.next());
+            if (it.hasNext()) restored = TrainerStateSerializer.deserialize(it.next(), config.inputShape()[0]);
             if (it.hasNext()) throw new IllegalStateException("Trainer state holds more than one element: the trainer must run with parallelism 1");
         }
     }

@@ -136,8 +136,8 @@ class TrainerGroupTest {
     private static final io.wrnstream.model.engine.TrainingEngine[] trainerEngine = new io.wrnstream.model.engine.TrainingEngine[2];
 
     private static AugmentedImage image(int rank, int i) {
-        Batch b = TinyData.batch(TRAIN, 1, 100L * rank + i);
-        return new AugmentedImage(100L * rank + i, 0, b.labels()[0], b.x());
+        io.wrnstream.model.engine.PixelBatch b = TinyData.pixelBatch(TRAIN, 1, 100L * rank + i);
+        return new AugmentedImage(100L * rank + i, 0, b.labels()[0], b.pixels());
     }
 
     private record Outcome(TrainerState checkpoint, long checkpointDigest, TrainerEvent finished, long finalCrc) {}

@@ -38,8 +38,8 @@ class TrainerOperatorHarnessTest {
         List<AugmentedImage> out = new ArrayList<>();
         for (int i = from; i < from + n; i++) {
             SplittableRandom r = new SplittableRandom(i);
-            float[] x = new float[FLOATS];
-            for (int j = 0; j < FLOATS; j++) x[j] = (float) r.nextGaussian();
+            byte[] x = new byte[FLOATS];
+            for (int j = 0; j < FLOATS; j++) x[j] = (byte) r.nextInt(256);
             out.add(new AugmentedImage(i, 0, i % 10, x));
         }
         return out;

@@ -67,12 +67,12 @@ class TrainerTest {
     }
 
     private static List<AugmentedImage> images(long from, int n) {
-        Batch b = TinyData.batch(TRAIN, n, from);
+        io.wrnstream.model.engine.PixelBatch b = TinyData.pixelBatch(TRAIN, n, from);
         int size = b.channels() * b.height() * b.width();
         List<AugmentedImage> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            float[] x = new float[size];
-            System.arraycopy(b.x(), i * size, x, 0, size);
+            byte[] x = new byte[size];
+            System.arraycopy(b.pixels(), i * size, x, 0, size);
             out.add(new AugmentedImage(from + i, 0, b.labels()[i], x));
         }
         return out;
@@ -186,7 +186,7 @@ class TrainerTest {
         try (Trainer t = fresh(plain(), first, clock)) {
             images(0, 2 * BATCH + 2).forEach(t::add);
             t.beforeBarrier(7);
-            state = TrainerStateSerializer.deserialize(TrainerStateSerializer.serialize(t.checkpoint(7).state()));
+            state = TrainerStateSerializer.deserialize(TrainerStateSerializer.serialize(t.checkpoint(7).state()), TRAIN.wrn().channels());
             images(100, BATCH - 2).forEach(t::add);
             t.endInput();
             uninterrupted = first.of(TrainerEvent.Kind.FINISHED).get(0).stateDigest();
@@ -212,8 +212,8 @@ class TrainerTest {
     void refusesAnImageOfTheWrongSize() {
         try (Trainer t = fresh(plain(), new Recorded(), new AtomicLong())) {
             for (int i = 0; i < BATCH - 1; i++) t.add(images(i, 1).get(0));
-            assertThatThrownBy(() -> t.add(new AugmentedImage(99, 0, 1, new float[5])))
-                    .isInstanceOf(IllegalStateException.class).hasMessage("Augmented image 99 has 5 floats, the model takes 192");
+            assertThatThrownBy(() -> t.add(new AugmentedImage(99, 0, 1, new byte[5])))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("Augmented image 99 has 5 pixels, the model takes 192");
         }
     }
 

@@ -42,8 +42,8 @@ class ModelCandidatesHarnessTest {
     private static void feed(OneInputStreamOperatorTestHarness<AugmentedImage, TrainerEvent> h, int from, int n) throws Exception {
         for (int i = from; i < from + n; i++) {
             SplittableRandom r = new SplittableRandom(i);
-            float[] x = new float[3 * 8 * 8];
-            for (int j = 0; j < x.length; j++) x[j] = (float) r.nextGaussian();
+            byte[] x = new byte[3 * 8 * 8];
+            for (int j = 0; j < x.length; j++) x[j] = (byte) r.nextInt(256);
             h.processElement(new StreamRecord<>(new AugmentedImage(i, 0, i % 10, x)));
         }
     }

@@ -38,12 +38,12 @@ public final class Augmenter {
     /** lut[c][v] = normalised value of byte v in channel c: one table look-up per output pixel. */
     private final float[][] lut;
 
-    /** An augmenter applying {@code config} then {@code normalization}. */
     /** The paper's augmentation for images of {@code channels} channels ({@link Normalization#forChannels}). */
     public static Augmenter paper(int channels) {
         return new Augmenter(AugmentConfig.paper(), Normalization.forChannels(channels));
     }
 
+    /** An augmenter applying {@code config} then {@code normalization}. */
     public Augmenter(AugmentConfig config, Normalization normalization) {
         this.config = Objects.requireNonNull(config, "config");
         this.normalization = Objects.requireNonNull(normalization, "normalization");
@@ -105,6 +105,35 @@ public final class Augmenter {
         write(s, c.dy(), c.dx(), c.flip(), dst, offset);
     }
 
+    /**
+     * As {@link #train(Sample, long, long, float[], int)} without the normalisation: the augmented image as bytes (CHW,
+     * {@link #outputSize} bytes). Crop and flip are exact on bytes, and {@link Normalization#apply} of these bytes gives
+     * exactly the floats {@code train} writes, so the trainer can receive a quarter of the bytes and normalise later.
+     */
+    public void trainPixels(Sample s, long seed, long epoch, byte[] dst, int offset) {
+        checkShape(s);
+        Choice c = chooseInRange(seed, s.id(), epoch, rangeY(s.height()), rangeX(s.width()));
+        int h = s.height();
+        int w = s.width();
+        int ch = config.outputHeight(h);
+        int cw = config.outputWidth(w);
+        int n = s.channels() * ch * cw;
+        if (offset < 0 || offset > dst.length - n) {
+            throw new IllegalArgumentException("Destination of " + dst.length + " bytes has no room for " + n + " bytes at offset " + offset);
+        }
+        int[] rowStart = rowStarts(c.dy(), h, w, ch);
+        int[] col = columns(c.dx(), c.flip(), w, cw);
+        byte[] p = s.pixels();
+        int o = offset;
+        for (int k = 0; k < s.channels(); k++) {
+            int plane = k * h * w;
+            for (int y = 0; y < ch; y++) {
+                int row = plane + rowStart[y];
+                for (int x = 0; x < cw; x++) dst[o++] = p[row + col[x]];
+            }
+        }
+    }
+
     /** Writes the normalised image without random augmentation (CHW, {@link #outputSize} floats). */
     public void eval(Sample s, float[] dst, int offset) {
         checkShape(s);
@@ -142,7 +171,6 @@ public final class Augmenter {
     private void write(Sample s, int dy, int dx, boolean flip, float[] dst, int offset) {
         int h = s.height();
         int w = s.width();
-        int pad = config.pad();
         int ch = config.outputHeight(h);
         int cw = config.outputWidth(w);
         int channels = s.channels();
@@ -152,10 +180,8 @@ public final class Augmenter {
                     + " floats at offset " + offset);
         }
         // Source index of every output row and column, computed once per image instead of per pixel.
-        int[] rowStart = new int[ch];
-        for (int y = 0; y < ch; y++) rowStart[y] = reflect(y + dy - pad, h) * w;
-        int[] col = new int[cw];
-        for (int x = 0; x < cw; x++) col[x] = reflect((flip ? cw - 1 - x : x) + dx - pad, w);
+        int[] rowStart = rowStarts(dy, h, w, ch);
+        int[] col = columns(dx, flip, w, cw);
         byte[] p = s.pixels();
         int o = offset;
         for (int c = 0; c < channels; c++) {
@@ -166,6 +192,20 @@ public final class Augmenter {
                 for (int x = 0; x < cw; x++) dst[o++] = table[p[row + col[x]] & 0xFF];
             }
         }
+    }
+
+    /** Start of the source row of every output row of the crop at {@code dy} in the reflection-padded image. */
+    private int[] rowStarts(int dy, int h, int w, int ch) {
+        int[] rowStart = new int[ch];
+        for (int y = 0; y < ch; y++) rowStart[y] = reflect(y + dy - config.pad(), h) * w;
+        return rowStart;
+    }
+
+    /** Source column of every output column of the crop at {@code dx}, mirrored if {@code flip}. */
+    private int[] columns(int dx, boolean flip, int w, int cw) {
+        int[] col = new int[cw];
+        for (int x = 0; x < cw; x++) col[x] = reflect((flip ? cw - 1 - x : x) + dx - config.pad(), w);
+        return col;
     }
 
     /** Reflection without repeating the edge (PyTorch ReflectionPad2d): -1 -> 1, n -> n - 2. */

@@ -27,6 +27,15 @@ public interface TrainingEngine extends Predictor {
     /** Runs one SGD step on {@code batch}, with the learning rate the schedule gives for the images seen so far. */
     StepResult trainStep(Batch batch);
 
+    /**
+     * One SGD step on a batch of uint8 pixels, normalised by the engine. This default normalises on the CPU
+     * ({@link PixelBatch#toBatch()}, bit-identical to the float path); an engine with a device may override it to
+     * copy a quarter of the bytes there and normalise on it.
+     */
+    default StepResult trainStep(PixelBatch batch) {
+        return trainStep(batch.toBatch());
+    }
+
     /** Evaluates in inference mode (no dropout, BatchNorm running statistics) over all the batches. */
     EvalResult evaluate(Iterator<Batch> batches);
 

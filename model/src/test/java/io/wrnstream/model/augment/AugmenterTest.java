@@ -224,4 +224,26 @@ class AugmenterTest {
         System.out.printf("Augmented 50000 3x32x32 images in %.3f s (%.0f images/s)%n", seconds, 50_000 / seconds);
         assertThat(seconds).isLessThan(10);
     }
+
+    @Test
+    void bytesNormalisedLaterAreBitIdenticalToTheFloatPath() {
+        int n = 20;
+        byte[] pixels = new byte[n * 3072];
+        float[] floats = new float[n * 3072];
+        int[] labels = new int[n];
+        Augmenter cifar = Augmenter.paper(3);
+        for (int i = 0; i < n; i++) {
+            byte[] p = new byte[3072];
+            new Random(i).nextBytes(p);
+            Sample s = new Sample(i, 0, 3, 32, 32, p);
+            cifar.trainPixels(s, 42, i % 3, pixels, i * 3072);
+            cifar.train(s, 42, i % 3, floats, i * 3072);
+        }
+        io.wrnstream.model.engine.Batch b = new io.wrnstream.model.engine.PixelBatch(pixels, labels, 3, 32, 32, cifar.normalization()).toBatch();
+        assertThat(b.x()).containsExactly(floats);
+        assertThatThrownBy(() -> new io.wrnstream.model.engine.PixelBatch(new byte[10], new int[1], 3, 32, 32, PAPER.normalization()))
+                .hasMessage("Batch of 1 images of 3x32x32 needs 3072 bytes, got 10");
+        assertThatThrownBy(() -> new io.wrnstream.model.engine.PixelBatch(new byte[1024], new int[1], 1, 32, 32, PAPER.normalization()))
+                .hasMessage("Batch of 1-channel images with a normalization of 3 channels");
+    }
 }

@@ -34,4 +34,25 @@ public final class TinyData {
         }
         return new Batch(x, labels, w.channels(), w.height(), w.width());
     }
+
+    /**
+     * {@code n} images as uint8 pixels, as the augmenters hand them to the trainer: a random byte template per class
+     * plus noise, clamped to 0..255 (learnable like {@link #batch}), normalised with the channels' normalisation.
+     */
+    public static PixelBatch pixelBatch(TrainConfig config, int n, long seed) {
+        WrnConfig w = config.wrn();
+        int size = w.channels() * w.height() * w.width();
+        Random templates = new Random(4321);
+        int[][] template = new int[w.classes()][size];
+        for (int[] t : template) for (int i = 0; i < size; i++) t[i] = templates.nextInt(256);
+        Random r = new Random(seed);
+        byte[] px = new byte[n * size];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = r.nextInt(w.classes());
+            for (int j = 0; j < size; j++) px[i * size + j] = (byte) Math.max(0, Math.min(255, template[labels[i]][j] + (int) (40 * r.nextGaussian())));
+        }
+        return new PixelBatch(px, labels, w.channels(), w.height(), w.width(),
+                io.wrnstream.model.augment.Normalization.forChannels(w.channels()));
+    }
 }
