@@ -228,8 +228,9 @@ public final class JobConfig implements Serializable {
             "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
                     + "that follows a completed one, so that update's checkpoint never completes", bool());
     public static final ConfigOption<List<Long>> FAIL_AT_STEPS = declare(key("debug.fail-at-steps").longType().asList().defaultValues(),
-            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value that "
-                    + "follows a checkpoint of that attempt, e.g. 3,7,10 for three failures at different points; strictly increasing, empty = off",
+            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value, once a "
+                    + "checkpoint of that attempt has completed (it holds training until one does), e.g. 3,7,10 for three failures at "
+                    + "different points; strictly increasing, empty = off",
             new Rule<List<Long>>(JobConfig::increasingSteps,
                     "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10", JobConfig::flowList));
 
