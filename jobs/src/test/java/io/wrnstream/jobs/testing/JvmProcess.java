@@ -15,7 +15,13 @@ public final class JvmProcess {
 
     /** Starts {@code mainClass} with {@code args} in a new JVM with {@code -Xmx}, output to {@code log}. */
     public static Process start(String xmx, Path log, Class<?> mainClass, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + xmx));
+        return start(List.of("-Xmx" + xmx), log, mainClass, args);
+    }
+
+    /** Starts {@code mainClass} with {@code args} in a new JVM with the options {@code jvmOptions}, output to {@code log}. */
+    public static Process start(List<String> jvmOptions, Path log, Class<?> mainClass, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
         // The test JVM's logging (Flink's test jars would otherwise silence the child through their log4j2-test.properties).
         String logConfig = System.getProperty("log4j2.configurationFile");
         if (logConfig != null) cmd.add("-Dlog4j2.configurationFile=" + logConfig);
