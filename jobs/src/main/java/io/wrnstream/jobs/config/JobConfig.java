@@ -261,6 +261,8 @@ public final class JobConfig implements Serializable {
                     throw new IllegalArgumentException("Invalid option '" + k + "': must name a Flink configuration key, e.g."
                             + " flink.state.checkpoints.num-retained");
                 }
+                String unknown = FlinkKeys.problem(f);
+                if (unknown != null) throw new IllegalArgumentException(unknown);
                 flinkKeys.put(f, e.getValue());
             } else if (!DECLARED.containsKey(k)) {
                 throw new IllegalArgumentException("Unknown option '" + k + "': must be one of "
@@ -537,7 +539,8 @@ public final class JobConfig implements Serializable {
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "kafka.<property>",
                 "Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...)"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "flink.<key>",
-                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained)"));
+                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained); a key"
+                        + " Flink does not declare is refused, with near matches"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "config FILE", "Read key: value lines first; arguments override them"));
         sb.append(String.format(Locale.ROOT, "  Every option can also be set in the cluster's Flink configuration as %s<key>.%n", CLUSTER_PREFIX));
         return sb.toString();
@@ -552,7 +555,10 @@ public final class JobConfig implements Serializable {
                     .append(" | ").append(description(o).replace("|", "\\|")).append(" |\n");
         }
         sb.append("| `kafka.<property>` | | Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...) |\n");
-        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`) |\n");
+        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`);"
+                + " a key that no `*Options` class of Flink on the class path declares is refused, naming near matches (keys under "
+                + String.join(", ", FlinkKeys.UNCHECKED_PREFIXES.stream().map(k -> "`" + k + "`").toList())
+                + " pass unchecked: Flink reads them by pattern or declares them in modules the job need not hold) |\n");
         return sb.toString();
     }
 
