@@ -254,7 +254,8 @@ public final class TrainingJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
         BrokerLimits limits = BrokerLimits.read(config, PREFLIGHT_TIMEOUT);
         // A local environment trains in this JVM, so its memory is the trainer's; a cluster's TaskManager checks its own.
-        Preflight.check(config, limits, env instanceof LocalStreamEnvironment ? Preflight.machineMemory(config) : 0);
+        Preflight.check(config, limits, env instanceof LocalStreamEnvironment ? Preflight.machineMemory(config) : 0,
+                Preflight.retainedCheckpoint(config));
         defineWorkflow(env, KafkaIo.trainingSource(config), new Sinks(KafkaIo.resultsSink(config), KafkaIo.deadLetterSink(config, limits),
                 null, config.get(JobConfig.MODEL_PUBLISH) ? KafkaIo.modelUpdateSink(config) : null));
         return env;

@@ -31,11 +31,21 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.wrnstream.embedded.EmbeddedKafka;
+import io.wrnstream.kafka.update.UpdateSigning;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /** The HTTP service on a free port with tiny WRN-10-1 model files (3x16x16, 10 classes) trained a few steps here. */
 class ModelServerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(ModelServerTest.class);
 
     @TempDir
     static Path dir;
@@ -165,55 +175,108 @@ class ModelServerTest {
     void healthIsAnsweredWhileFiftyClientsTrickleHeadersAndNoThreadLeaks() throws Exception {
         start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
         server.loadFile(modelA);
-        List<java.net.Socket> slow = new ArrayList<>();
-        ExecutorService tricklers = Executors.newFixedThreadPool(2);
-        AtomicBoolean trickling = new AtomicBoolean(true);
-        List<Long> healthMillis = new ArrayList<>();
-        try {
-            for (int i = 0; i < 50; i++) {
-                java.net.Socket sock = new java.net.Socket("127.0.0.1", server.port());
-                sock.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes());
-                slow.add(sock);
-            }
-            tricklers.submit(() -> {
-                while (trickling.get()) { // one header byte per connection every 200 ms: never a complete request
-                    for (java.net.Socket sock : slow) {
-                        try {
-                            sock.getOutputStream().write('X');
-                        } catch (java.io.IOException closedByServer) {
-                            // the server dropped it: what the timeout is for
-                        }
-                    }
-                    Thread.sleep(200);
-                }
-                return null;
-            });
-            HttpClient quick = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            long end = System.nanoTime() + Duration.ofSeconds(6).toNanos();
-            while (System.nanoTime() < end) {
-                long t0 = System.nanoTime();
-                HttpResponse<String> r = quick.send(HttpRequest.newBuilder(uri("/healthz")).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(200);
-                healthMillis.add((System.nanoTime() - t0) / 1_000_000);
-                Thread.sleep(100); // probe interval
-            }
-        } finally {
-            trickling.set(false);
-            tricklers.shutdownNow();
-            for (java.net.Socket sock : slow) sock.close();
+        List<Long> healthMillis;
+        try (AutoCloseable slow = Attacks.slowHeaders(server.port(), 50)) {
+            healthMillis = Attacks.probeHealth(uri("/healthz"), Duration.ofSeconds(6));
         }
         long worst = healthMillis.stream().mapToLong(Long::longValue).max().orElseThrow();
-        org.slf4j.LoggerFactory.getLogger(ModelServerTest.class).info("health under 50 trickling clients: {} probes, worst {} ms", healthMillis.size(), worst);
+        LOG.info("health under 50 trickling clients: {} probes, worst {} ms", healthMillis.size(), worst);
         assertThat(worst).as("worst /healthz latency, ms").isLessThan(1000);
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (serverThreads() > 3 && System.nanoTime() < deadline) Thread.sleep(100); // polling
-        assertThat(serverThreads()).as("server threads after the slow clients left (3 request threads stay)").isLessThanOrEqualTo(3);
+        assertThat(Attacks.awaitServerThreadsAtMost(3)).as("server threads after the slow clients left (3 request threads stay)").isLessThanOrEqualTo(3);
         assertThat(get("/metrics").body()).contains("wrn_serve_client_disconnects_total");
     }
 
-    private static long serverThreads() {
-        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("wrn-serve-") && t.isAlive()).count();
+    /**
+     * Every attack at once, bounded in count and time: 50 connections trickling headers, 8 clients flooding predictions,
+     * 2 clients posting image bombs, and forged model updates on a real broker's topic (unsigned ones announcing
+     * 2,000,000,000 bytes or a foreign file, and ones signed with another key) for a follower that holds the signing key.
+     */
+    @Test
+    void healthStaysAnsweredUnderSlowHeadersAFloodBombsAndForgedUpdatesAtOnce() throws Exception {
+        start(ServeConfig.DEFAULT_MAX_REQUEST_BYTES);
+        server.load(update(modelA, 1));
+        UpdateSigning key = new UpdateSigning("the serving key: thirty-two bytes or more".getBytes(StandardCharsets.UTF_8));
+        UpdateSigning otherKey = new UpdateSigning("somebody else's key, also long enough".getBytes(StandardCharsets.UTF_8));
+        byte[] png = TinyModels.png(TinyModels.image(9, 3, 16, 16));
+        byte[] bomb = io.wrnstream.model.data.ImageBombs.png(46_000, 46_000, 2);
+        HttpClient clients = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        java.util.function.Function<byte[], java.util.concurrent.Callable<Integer>> poster = body -> () -> clients.send(
+                HttpRequest.newBuilder(uri("/v1/predict")).timeout(Duration.ofSeconds(30)).header("Content-Type", "image/png")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+
+        List<Long> healthMillis;
+        Map<String, Long> flood;
+        Map<String, Long> bombs;
+        long forged;
+        long peakHeap;
+        try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
+            kafka.createTopics(1, "abuse.models");
+            try (ModelFollower follower = new ModelFollower(server, "abuse.models", null, kafka.clientProperties(), false, key);
+                 KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.clientProperties(), new ByteArraySerializer(),
+                         new ByteArraySerializer())) {
+                java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+                peakHeapReset();
+                try (AutoCloseable slow = Attacks.slowHeaders(server.port(), 50);
+                     Attacks.Loop floodLoop = new Attacks.Loop(8, poster.apply(png));
+                     Attacks.Loop bombLoop = new Attacks.Loop(2, poster.apply(bomb));
+                     Attacks.Loop forger = new Attacks.Loop(1, () -> {
+                         long v = 2 + sent.get();
+                         String json = switch ((int) (v % 3)) {
+                             case 0 -> forgedUpdate(v, modelB.toUri().toString(), 2_000_000_000L).toJson(); // unsigned, huge
+                             case 1 -> forgedUpdate(v, "file:///etc/passwd", 1234).toJson();                 // unsigned, foreign file
+                             default -> otherKey.signedJson(forgedUpdate(v, modelB.toUri().toString(), Files.size(modelB)));
+                         };
+                         producer.send(new ProducerRecord<>("abuse.models", "tiny".getBytes(StandardCharsets.UTF_8),
+                                 json.getBytes(StandardCharsets.UTF_8))).get();
+                         sent.incrementAndGet();
+                         java.util.concurrent.TimeUnit.MILLISECONDS.sleep(50); // the forger's pace
+                         return "sent";
+                     })) {
+                    healthMillis = Attacks.probeHealth(uri("/healthz"), Duration.ofSeconds(8));
+                    assertThat(server.current().version()).as("served model during the attack").isEqualTo(1);
+                    flood = floodLoop.outcomes();
+                    bombs = bombLoop.outcomes();
+                }
+                peakHeap = peakHeapReset();
+                forged = sent.get();
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (follower.refused() < forged && System.nanoTime() < deadline) Thread.sleep(100); // polling the follower
+                assertThat(follower.refused()).as("forged updates refused by the follower").isEqualTo(forged);
+            }
+        }
+        long worst = healthMillis.stream().mapToLong(Long::longValue).max().orElseThrow();
+        long threadsAfter = Attacks.awaitServerThreadsAtMost(3);
+        LOG.info("serve under every attack at once for 8 s: /healthz {} probes, worst {} ms; flood {}; bombs {};"
+                + " {} forged updates refused; peak heap {} MB; server threads {} afterwards", healthMillis.size(), worst, flood, bombs,
+                forged, peakHeap >> 20, threadsAfter);
+
+        assertThat(worst).as("worst /healthz latency, ms").isLessThan(1000);
+        assertThat(flood.keySet()).as("flood answers: served, or told to retry").isSubsetOf("200", "503").contains("200");
+        assertThat(bombs.keySet()).as("image bombs: refused from their header (or told to retry), never decoded").isSubsetOf("422", "503")
+                .contains("422");
+        assertThat(forged).as("forged updates written").isGreaterThan(10);
+        assertThat(server.current().version()).as("the served model after the forgeries").isEqualTo(1);
+        assertThat(server.metrics().loads()).as("no model loaded but the first").isEqualTo(1);
+        assertThat(peakHeap).as("peak heap during the attack (one decoded 46000x46000 bomb alone would take 2 GB)").isLessThan(1L << 30);
+        assertThat(threadsAfter).as("server threads after the attack (3 request threads stay)").isLessThanOrEqualTo(3);
+        assertThat(Thread.getAllStackTraces().keySet()).as("the follower's thread ended").noneMatch(t -> t.getName().equals("wrn-model-follower"));
+        assertThat(get("/healthz").statusCode()).isEqualTo(200);
+    }
+
+    private static ModelUpdate forgedUpdate(long version, String location, long size) {
+        return new ModelUpdate("tiny", version, 99, 999, 1, 0.01, 99L, location, "0".repeat(64), size, version, System.currentTimeMillis());
+    }
+
+    /** Peak heap use since the last reset, summed over the heap pools, and resets it. */
+    private static long peakHeapReset() {
+        long peak = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+                peak += pool.getPeakUsage().getUsed();
+                pool.resetPeakUsage();
+            }
+        }
+        return peak;
     }
 
     @Test

@@ -235,8 +235,9 @@ public final class JobConfig implements Serializable {
             "Testing only: the model publisher throws once, on its first attempt, right after emitting a model update "
                     + "that follows a completed one, so that update's checkpoint never completes", bool());
     public static final ConfigOption<List<Long>> FAIL_AT_STEPS = declare(key("debug.fail-at-steps").longType().asList().defaultValues(),
-            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value that "
-                    + "follows a checkpoint of that attempt, e.g. 3,7,10 for three failures at different points; strictly increasing, empty = off",
+            "Testing only: on its k-th attempt (0-based) the trainer throws after the first step at or past the k-th value, once a "
+                    + "checkpoint of that attempt has completed (it holds training until one does), e.g. 3,7,10 for three failures at "
+                    + "different points; strictly increasing, empty = off",
             new Rule<List<Long>>(JobConfig::increasingSteps,
                     "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10", JobConfig::flowList));
 
@@ -267,6 +268,8 @@ public final class JobConfig implements Serializable {
                     throw new IllegalArgumentException("Invalid option '" + k + "': must name a Flink configuration key, e.g."
                             + " flink.state.checkpoints.num-retained");
                 }
+                String unknown = FlinkKeys.problem(f);
+                if (unknown != null) throw new IllegalArgumentException(unknown);
                 flinkKeys.put(f, e.getValue());
             } else if (!DECLARED.containsKey(k)) {
                 throw new IllegalArgumentException("Unknown option '" + k + "': must be one of "
@@ -543,7 +546,8 @@ public final class JobConfig implements Serializable {
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "kafka.<property>",
                 "Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...)"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "flink.<key>",
-                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained)"));
+                "Flink configuration key, passed to the job's Flink settings (e.g. flink.state.checkpoints.num-retained); a key"
+                        + " Flink does not declare is refused, with near matches"));
         sb.append(String.format(Locale.ROOT, "  --%-" + w + "s%s%n", "config FILE", "Read key: value lines first; arguments override them"));
         sb.append(String.format(Locale.ROOT, "  Every option can also be set in the cluster's Flink configuration as %s<key>.%n", CLUSTER_PREFIX));
         return sb.toString();
@@ -558,7 +562,10 @@ public final class JobConfig implements Serializable {
                     .append(" | ").append(description(o).replace("|", "\\|")).append(" |\n");
         }
         sb.append("| `kafka.<property>` | | Passed to every Kafka client (security.protocol, sasl.*, ssl.*, ...) |\n");
-        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`) |\n");
+        sb.append("| `flink.<key>` | | Flink configuration key, applied last to the job's Flink settings (e.g. `flink.state.checkpoints.num-retained`);"
+                + " a key that no `*Options` class of Flink on the class path declares is refused, naming near matches (keys under "
+                + String.join(", ", FlinkKeys.UNCHECKED_PREFIXES.stream().map(k -> "`" + k + "`").toList())
+                + " pass unchecked: Flink reads them by pattern or declares them in modules the job need not hold) |\n");
         return sb.toString();
     }
 

@@ -1,5 +1,6 @@
 package io.wrnstream.jobs.config;
 
+import io.wrnstream.jobs.RetainedCheckpoints;
 import io.wrnstream.jobs.publish.BrokerLimits;
 import io.wrnstream.kafka.update.UpdateSigning;
 import java.lang.management.ManagementFactory;
@@ -8,6 +9,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What can be checked before a job is submitted, against the broker's limits and this machine: a job that would
@@ -19,6 +23,8 @@ import java.util.Locale;
  * }</pre>
  */
 public final class Preflight {
+    private static final Logger LOG = LoggerFactory.getLogger(Preflight.class);
+
     private Preflight() {}
 
     /**
@@ -29,7 +35,15 @@ public final class Preflight {
      * @throws IllegalStateException listing the problems, one a line
      */
     public static void check(JobConfig c, BrokerLimits limits, long memoryBytes) {
-        List<String> problems = problems(c, limits, memoryBytes);
+        check(c, limits, memoryBytes, Optional.empty());
+    }
+
+    /**
+     * Like {@link #check(JobConfig, BrokerLimits, long)}, knowing also the newest checkpoint retained under
+     * {@code checkpoint.dir} ({@link #retainedCheckpoint}).
+     */
+    public static void check(JobConfig c, BrokerLimits limits, long memoryBytes, Optional<String> retained) {
+        List<String> problems = problems(c, limits, memoryBytes, retained);
         if (!problems.isEmpty()) {
             throw new IllegalStateException("The job cannot run as configured:\n  " + String.join("\n  ", problems));
         }
@@ -37,6 +51,14 @@ public final class Preflight {
 
     /** The problems of {@code c} against {@code limits} and {@code memoryBytes}; empty when there are none. */
     public static List<String> problems(JobConfig c, BrokerLimits limits, long memoryBytes) {
+        return problems(c, limits, memoryBytes, Optional.empty());
+    }
+
+    /**
+     * The problems of {@code c} against {@code limits}, {@code memoryBytes} and the newest checkpoint {@code retained}
+     * under {@code checkpoint.dir} (empty: none, or not looked at).
+     */
+    public static List<String> problems(JobConfig c, BrokerLimits limits, long memoryBytes, Optional<String> retained) {
         List<String> out = new ArrayList<>();
         long tx = c.get(JobConfig.TRANSACTION_TIMEOUT).toMillis();
         if (tx > limits.transactionMaxTimeoutMs()) {
@@ -55,6 +77,14 @@ public final class Preflight {
                     + " partition(s) of topic.train=" + train + ": an earlier job trained on them. Restore its model (--restore latest, or"
                     + " a checkpoint or savepoint path), or start a new model from those offsets on purpose (--fresh true), or use another"
                     + " group-id");
+        } else if (retained.isPresent() && c.get(JobConfig.RESTORE).isEmpty() && !c.get(JobConfig.FRESH)
+                && c.get(JobConfig.SOURCE_START).equals("committed")) {
+            // The source commits its offsets only after a checkpoint completes, asynchronously: a job killed in between
+            // leaves a retained checkpoint and no committed offsets, and a rerun would silently start a new model.
+            out.add("checkpoint.dir=" + c.get(JobConfig.CHECKPOINT_DIR) + " retains checkpoint " + retained.get() + " of an earlier job"
+                    + " that did not finish (its offsets may not have reached group-id=" + c.get(JobConfig.GROUP_ID) + " yet). Restore"
+                    + " its model (--restore latest, or that path), or start a new model on purpose (--fresh true), or use another"
+                    + " checkpoint.dir");
         }
         String restore = c.get(JobConfig.RESTORE);
         if (!restore.isEmpty() && !restore.equals("latest") && (restore.startsWith("/") || restore.startsWith("file:"))) {
@@ -84,6 +114,23 @@ public final class Preflight {
             if (m != null) out.add(m);
         }
         return out;
+    }
+
+    /**
+     * The newest checkpoint retained under {@code checkpoint.dir} when the committed-offsets rule applies to {@code c}
+     * (no {@code restore}, no {@code fresh}, {@code source.start=committed}); empty otherwise, and when the folder cannot
+     * be listed from here (a file system whose plugin only the cluster has: the offsets rule still holds there).
+     */
+    public static Optional<String> retainedCheckpoint(JobConfig c) {
+        if (!c.get(JobConfig.RESTORE).isEmpty() || c.get(JobConfig.FRESH) || !c.get(JobConfig.SOURCE_START).equals("committed")) {
+            return Optional.empty();
+        }
+        try {
+            return RetainedCheckpoints.latest(c.get(JobConfig.CHECKPOINT_DIR));
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot look for retained checkpoints in checkpoint.dir={}: {}", c.get(JobConfig.CHECKPOINT_DIR), e.toString());
+            return Optional.empty();
+        }
     }
 
     /**

@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -31,6 +33,7 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
 import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,6 +93,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient boolean checkpointedThisAttempt;
     private transient TrainerMetrics metrics;
     private transient boolean failBeforeNextRecord;
+    /** {@code debug.fail-at-steps}: the step after which this attempt is to fail once a checkpoint completed (0: none due). */
+    private transient long injectionDueAtStep;
 
     /** A trainer for the model, optimiser, batch size, bounds and snapshot cadence of {@code config}. */
     public TrainerOperator(JobConfig config) {
@@ -273,6 +278,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void processElement(StreamRecord<AugmentedImage> element) throws Exception {
         failIfInjectedAfterCheckpoint();
         trainer.add(element.getValue());
+        if (injectionDueAtStep > 0) failOnceCheckpointed();
     }
 
     /** {@code debug.fail-after-checkpoint}: throws once, at the next record or flush timer after the first completed checkpoint. */
@@ -285,20 +291,64 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     }
 
     /**
-     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step that
-     * follows a checkpoint completed in this attempt, so that every injected failure restores from a checkpoint.
+     * {@code debug.fail-at-steps}: the k-th attempt fails after the first step at or past the k-th listed step, once a
+     * checkpoint of this attempt has completed, so that every injected failure restores from a checkpoint of the
+     * attempt it ends. Called after each step, inside the trainer: it fails at once when such a checkpoint completed,
+     * else it leaves the wait to {@link #failOnceCheckpointed()}, after the trainer finished taking the image.
      */
     private void failIfInjectedAt(long step) {
         long[] at = config.failAtSteps();
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
-        if (attempt < at.length && step >= at[attempt] && checkpointedThisAttempt) {
-            throw new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
-        }
+        if (injectionDueAtStep > 0 || attempt >= at.length || step < at[attempt]) return;
+        if (checkpointedThisAttempt) throw injectedFailure(step, attempt);
+        injectionDueAtStep = step;
     }
+
+    /**
+     * Waits, training nothing, until a checkpoint of this attempt completes, then fails. Without the wait the injection
+     * depended on timing: a trainer faster than {@code checkpoint.interval} ran to its end before any checkpoint of a
+     * restored attempt completed, and the failure of that attempt never happened (1 restore instead of 3 under load).
+     * The operator yields to the task's mailbox meanwhile, at the lowest priority so that checkpoint barriers (unaligned:
+     * priority events) and completion notices run; the image being processed is already in the trainer's state, so a
+     * checkpoint taken here is consistent. Data-parallel ranks do not wait (their peers would wait in the lock-step and
+     * never take the barrier): they fail at the first step past the listed one that follows a completed checkpoint.
+     */
+    private void failOnceCheckpointed() throws InterruptedException {
+        long step = injectionDueAtStep;
+        int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+        if (group != null) {
+            if (checkpointedThisAttempt) throw injectedFailure(step, attempt);
+            return;
+        }
+        LOG.info("debug.fail-at-steps: step {} reached on attempt {}; training holds until a checkpoint completes, then fails", step, attempt);
+        MailboxExecutor mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
+        long timeoutNanos = config.get(JobConfig.CHECKPOINT_INTERVAL).multipliedBy(10).plus(INJECTION_WAIT).toNanos();
+        long t0 = System.nanoTime();
+        while (!checkpointedThisAttempt) {
+            if (getContainingTask().isCanceled() || Thread.currentThread().isInterrupted()) throw new InterruptedException("cancelled");
+            if (System.nanoTime() - t0 > timeoutNanos) {
+                throw new IllegalStateException("debug.fail-at-steps: no checkpoint completed within " + Duration.ofNanos(timeoutNanos).toSeconds()
+                        + " s of step " + step + " on attempt " + attempt + "; the injected failures need checkpoints (execution.checkpointing.unaligned.enabled)");
+            }
+            if (!mailbox.tryYield()) LockSupport.parkNanos(POLL_NANOS);
+        }
+        throw injectedFailure(step, attempt);
+    }
+
+    private static IllegalStateException injectedFailure(long step, int attempt) {
+        return new IllegalStateException("debug.fail-at-steps: the trainer fails on purpose after step " + step + " (attempt " + attempt + ")");
+    }
+
+    /** How long, beyond ten checkpoint intervals, an injected failure waits for a checkpoint. */
+    private static final Duration INJECTION_WAIT = Duration.ofSeconds(60);
+    private static final long POLL_NANOS = Duration.ofMillis(5).toNanos();
 
     @Override
     public void endInput() throws Exception {
         trainer.endInput();
+        if (injectionDueAtStep > 0 && !checkpointedThisAttempt) {
+            LOG.warn("debug.fail-at-steps: step {} was reached by the last batch, after the input ended; no failure injected", injectionDueAtStep);
+        }
     }
 
     /**

@@ -185,4 +185,28 @@ class JobConfigTest {
         flink.setString("wrn-stream.batchsize", "3");
         assertThatThrownBy(() -> JobConfig.fromFlink(flink)).hasMessageStartingWith("Unknown option 'batchsize'");
     }
+
+    @Test
+    void flinkOptionsMustBeKeysFlinkDeclaresWithNearMatchesSuggested() {
+        assertThat(FlinkKeys.known()).as("Flink's options are enumerable on this class path").isPresent();
+        assertThat(FlinkKeys.known().orElseThrow()).as("keys of CoreOptions, CheckpointingOptions, RestartStrategyOptions, RocksDB's")
+                .contains("parallelism.default", "execution.checkpointing.interval", "restart-strategy.type",
+                        "state.checkpoints.num-retained", "state.backend.rocksdb.memory.managed").hasSizeGreaterThan(500);
+        assertThat(JobConfig.fromArgs("--flink.execution.checkpointing.num-retained", "3", "--flink.taskmanager.numberOfTaskSlots", "2")
+                .flinkOptions()).containsOnlyKeys("execution.checkpointing.num-retained", "taskmanager.numberOfTaskSlots");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--flink.state.checkpoint.num-retained", "3"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Unknown Flink configuration key 'state.checkpoint.num-retained' in option"
+                        + " 'flink.state.checkpoint.num-retained': did you mean state.checkpoints.num-retained")
+                .hasMessageContaining("flink.<key> takes a key Flink declares, or one under metrics.reporter., external-resource.");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--flink.no.such.key-at-all", "1"))
+                .hasMessage("Unknown Flink configuration key 'no.such.key-at-all' in option 'flink.no.such.key-at-all' (flink.<key> takes a"
+                        + " key Flink declares, or one under " + String.join(", ", FlinkKeys.UNCHECKED_PREFIXES) + ")");
+        // Families Flink reads by pattern, or declares in modules this class path need not hold, pass as given.
+        assertThat(JobConfig.fromArgs("--flink.metrics.reporter.prom.port", "9250", "--flink.external-resource.gpu.amount", "1",
+                "--flink.s3.access-key", "k", "--flink.kubernetes.namespace", "ml").flinkOptions()).hasSize(4);
+        assertThat(FlinkKeys.nearest("restart-strategy.typ", FlinkKeys.known().orElseThrow(), 3)).first().isEqualTo("restart-strategy.type");
+        assertThat(FlinkKeys.distance("kitten", "sitting", 5)).isEqualTo(3);
+        assertThat(FlinkKeys.distance("kitten", "sitting", 1)).isEqualTo(2); // stops early: above the bound
+    }
 }

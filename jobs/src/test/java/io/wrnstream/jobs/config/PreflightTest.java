@@ -74,6 +74,30 @@ class PreflightTest {
     }
 
     @Test
+    void retainedCheckpointWithoutCommittedOffsetsIsRefusedUnlessToldOrRestored(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // A job killed after its checkpoint completed but before its source committed the offsets (they go asynchronously).
+        java.nio.file.Path chk = java.nio.file.Files.createDirectories(dir.resolve("0123abcd").resolve("chk-2"));
+        java.nio.file.Files.writeString(chk.resolve("_metadata"), "m");
+        JobConfig c = JobConfig.fromArgs("--checkpoint.dir", dir.toUri().toString());
+        java.util.Optional<String> retained = Preflight.retainedCheckpoint(c);
+        assertThat(retained).hasValueSatisfying(r -> assertThat(r).endsWith("0123abcd/chk-2"));
+        assertThat(Preflight.problems(c, BROKER, 0, retained)).containsExactly("checkpoint.dir=" + dir.toUri() + " retains checkpoint "
+                + retained.get() + " of an earlier job that did not finish (its offsets may not have reached group-id=wrn-trainer yet)."
+                + " Restore its model (--restore latest, or that path), or start a new model on purpose (--fresh true), or use another"
+                + " checkpoint.dir");
+        assertThat(Preflight.retainedCheckpoint(c.with("fresh", "true"))).isEmpty();
+        assertThat(Preflight.retainedCheckpoint(c.with("restore", "latest"))).isEmpty();
+        assertThat(Preflight.retainedCheckpoint(c.with("source.start", "earliest"))).isEmpty();
+        assertThat(Preflight.problems(c.with("fresh", "true"), BROKER, 0, retained)).isEmpty();
+        BrokerLimits trained = new BrokerLimits(BrokerLimits.DEFAULT_MAX_MESSAGE_BYTES, BrokerLimits.DEFAULT_TRANSACTION_MAX_TIMEOUT_MS,
+                Map.of(), Set.of("wrn.train", "wrn.test"), 2);
+        assertThat(Preflight.problems(c, trained, 0, retained)).as("committed offsets say it already, once")
+                .singleElement().asString().startsWith("group-id=wrn-trainer has committed offsets");
+        assertThat(Preflight.retainedCheckpoint(JobConfig.fromArgs("--checkpoint.dir", dir.resolve("none").toUri().toString()))).isEmpty();
+    }
+
+    @Test
     void flinkOptionsPassThroughAndWinLast() {
         JobConfig c = JobConfig.fromArgs("--flink.state.checkpoints.num-retained", "3", "--flink.restart-strategy.type", "fixed-delay");
         org.apache.flink.configuration.Configuration f = io.wrnstream.jobs.TrainingJob.flinkConfiguration(c);

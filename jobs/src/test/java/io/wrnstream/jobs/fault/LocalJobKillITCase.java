@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A local training job ({@link TrainingJob#main} in its own JVM, a broker in another) is killed with SIGKILL after a
  * checkpoint; the same command with {@code --restore latest} resumes it, ends on its own, and its final model has seen
- * exactly the published images. Without {@code --restore} the rerun is refused.
+ * exactly the published images. Without {@code --restore} the rerun is refused. The JVMs' logs stay in
+ * {@code target/fault-logs/LocalJobKillITCase}.
  */
 class LocalJobKillITCase {
     private static final Logger LOG = LoggerFactory.getLogger(LocalJobKillITCase.class);
@@ -35,11 +36,10 @@ class LocalJobKillITCase {
     Path dir;
 
     @Test
-    @org.junit.jupiter.api.Disabled("Issue 11: on the merged main the rerun without --restore exited 0 instead of being refused "
-            + "(passed on its branch); find why the committed-offsets check did not fire, then re-enable")
     void killedLocalJobResumesFromItsLatestCheckpointAndTrainsEveryImageOnce() throws Exception {
         int brokerPort = JvmProcess.freePort(), controllerPort = JvmProcess.freePort();
         String bootstrap = "127.0.0.1:" + brokerPort;
+        Path logs = JvmProcess.logFolder(LocalJobKillITCase.class);
         Process broker = JvmProcess.broker(dir.resolve("kafka"), brokerPort, controllerPort);
         Process job = null;
         try {
@@ -58,7 +58,7 @@ class LocalJobKillITCase {
                     "--checkpoint.dir", checkpoints, "--state.backend", "hashmap", "--source.bounded", "true", "--model.output", model.toString(),
                     "--model.publish", "false", "--metrics.prometheus.port", "0", "--parallelism", "2"));
 
-            job = JvmProcess.start("2g", dir.resolve("job-1.log"), TrainingJob.class, args.toArray(String[]::new));
+            job = JvmProcess.start("2g", logs.resolve("job-1.log"), TrainingJob.class, args.toArray(String[]::new));
             Optional<String> checkpoint = awaitCheckpoint(checkpoints, job, Duration.ofMinutes(4));
             job.destroyForcibly(); // SIGKILL: no shutdown hook, no savepoint, the checkpoint on disk is all that is left
             assertThat(job.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -66,15 +66,19 @@ class LocalJobKillITCase {
             LOG.info("job killed after checkpoint {}", checkpoint.orElseThrow());
 
             // The same command again: refused, it would start a new model from the committed offsets.
-            Process refused = JvmProcess.start("1g", dir.resolve("job-2.log"), TrainingJob.class, args.toArray(String[]::new));
+            Process refused = JvmProcess.start("1g", logs.resolve("job-2.log"), TrainingJob.class, args.toArray(String[]::new));
             assertThat(refused.waitFor(3, TimeUnit.MINUTES)).isTrue();
             assertThat(refused.exitValue()).isNotZero();
-            assertThat(Files.readString(dir.resolve("job-2.log"))).contains("group-id=kill-trainer has committed offsets");
+            // Refused by the committed offsets, or, when the kill came before the source's asynchronous offset commit of the
+            // completed checkpoint reached the broker, by the retained checkpoint.
+            String refusal = Files.readString(logs.resolve("job-2.log"));
+            assertThat(refusal).containsAnyOf("group-id=kill-trainer has committed offsets", "retains checkpoint").contains("--restore latest");
+            LOG.info("rerun without --restore refused by {}", refusal.contains("has committed offsets") ? "the committed offsets" : "the retained checkpoint");
 
             args.addAll(List.of("--restore", "latest"));
-            job = JvmProcess.start("2g", dir.resolve("job-3.log"), TrainingJob.class, args.toArray(String[]::new));
+            job = JvmProcess.start("2g", logs.resolve("job-3.log"), TrainingJob.class, args.toArray(String[]::new));
             assertThat(job.waitFor(5, TimeUnit.MINUTES)).as("the restored bounded run ends on its own").isTrue();
-            assertThat(job.exitValue()).as("see " + dir.resolve("job-3.log")).isZero();
+            assertThat(job.exitValue()).as("see " + logs.resolve("job-3.log")).isZero();
             ModelFile.Provenance p = ModelFile.load(model).provenance();
             LOG.info("restored run: final model after {} images, {} steps", p.imagesSeen(), p.steps());
             assertThat(p.imagesSeen()).as("every published image trained exactly once across the kill").isEqualTo(TRAIN_IMAGES);

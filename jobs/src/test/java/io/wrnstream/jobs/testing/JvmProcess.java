@@ -15,8 +15,17 @@ public final class JvmProcess {
 
     /** Starts {@code mainClass} with {@code args} in a new JVM with {@code -Xmx}, output to {@code log}. */
     public static Process start(String xmx, Path log, Class<?> mainClass, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + xmx,
-                "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+        return start(List.of("-Xmx" + xmx), log, mainClass, args);
+    }
+
+    /** Starts {@code mainClass} with {@code args} in a new JVM with the options {@code jvmOptions}, output to {@code log}. */
+    public static Process start(List<String> jvmOptions, Path log, Class<?> mainClass, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
+        // The test JVM's logging (Flink's test jars would otherwise silence the child through their log4j2-test.properties).
+        String logConfig = System.getProperty("log4j2.configurationFile");
+        if (logConfig != null) cmd.add("-Dlog4j2.configurationFile=" + logConfig);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
@@ -29,6 +38,20 @@ public final class JvmProcess {
             admin.describeCluster().nodes().get(90, TimeUnit.SECONDS);
         }
         return p;
+    }
+
+    /**
+     * A fresh folder {@code target/fault-logs/<test>} (under the module's folder, where Maven runs the tests) for the
+     * logs of a fault test's JVMs, kept after the test so that a failure can be read.
+     */
+    public static Path logFolder(Class<?> test) throws java.io.IOException {
+        Path d = Path.of("target", "fault-logs", test.getSimpleName()).toAbsolutePath();
+        if (java.nio.file.Files.exists(d)) {
+            try (var files = java.nio.file.Files.walk(d)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.delete(f);
+            }
+        }
+        return java.nio.file.Files.createDirectories(d);
     }
 
     /** A free TCP port. */
