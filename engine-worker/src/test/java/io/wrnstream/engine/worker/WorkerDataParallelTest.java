@@ -136,6 +136,28 @@ class WorkerDataParallelTest {
     }
 
     @Test
+    void aNonFiniteShareOnOneRankSkipsTheUpdateOnBothAndKeepsTheStatistics() throws Exception {
+        List<Boolean> ok = onTwoRanks("non-finite", Duration.ofSeconds(60), (rank, g) -> {
+            try (WorkerEngine e = (WorkerEngine) Engines.create(TINY)) {
+                Batch share = sub(0, rank);
+                if (rank == 1) {
+                    float[] x = share.x().clone();
+                    x[5] = Float.NaN;
+                    share = new Batch(x, share.labels(), share.channels(), share.height(), share.width());
+                }
+                float[] before = e.snapshotState().params();
+                GroupStep st = e.trainStep(List.of(share), new long[0], g);
+                assertThat(st.result().nonFinite()).as("skipped on rank %d", rank).isTrue();
+                assertThat(st.result().imagesSeen()).as("the images still count").isEqualTo(8);
+                assertThat(e.snapshotState().params()).as("parameters and BatchNorm statistics unchanged on rank %d", rank).isEqualTo(before);
+                assertThat(e.trainStep(List.of(sub(1, rank)), new long[0], g).result().nonFinite()).isFalse();
+                return true;
+            }
+        });
+        assertThat(ok).containsExactly(true, true);
+    }
+
+    @Test
     void aKilledPeerFailsTheOtherRankWithinTheTimeout() throws Exception {
         Duration timeout = Duration.ofSeconds(10);
         CompletableFuture<Void> dead = new CompletableFuture<>();
