@@ -3,28 +3,49 @@ package io.wrnstream.cli;
 import io.wrnstream.model.Defaults;
 import io.wrnstream.model.progress.Progress;
 
+import io.wrnstream.model.engine.AbstractEngine;
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.Engines;
+import io.wrnstream.model.engine.GroupSpec;
+import io.wrnstream.model.engine.ProcessGroup;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.engine.TrainingEngine;
 import io.wrnstream.model.wrn.WrnConfig;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bench}: times forward+backward+update steps of a WRN on random data after warm-up, on either engine
- * ({@code --engine dl4j|libtorch}, {@code --precision fp32|bf16}). Prints a table and, as its last line, one JSON object. Whether the CPU fast path is on is fixed when ND4J loads, so compare on and off in
- * two runs ({@code --fast-path off}).
+ * {@code bench}: times forward+backward+update steps of a WRN on random data after warm-up, on any engine
+ * ({@code --engine dl4j|libtorch|worker}, {@code --precision fp32|bf16}). Prints a table and, as its last line, one JSON
+ * object. Whether the CPU fast path is on is fixed when ND4J loads, so compare on and off in two runs
+ * ({@code --fast-path off}).
+ *
+ * <p>{@code --ranks N} (N > 1) times data-parallel steps instead: N ranks in this JVM (a thread and an engine each,
+ * engines libtorch or worker) over a group on 127.0.0.1 (Gloo with {@code --device cpu}, NCCL with {@code --device
+ * cuda}, rank r on {@code cuda:r}); {@code --batch} stays the global batch, each rank trains {@code batch/N} random
+ * images per step. The JSON adds the exchange's median time and each rank's snapshot CRC-32 after the timed steps,
+ * which must agree ({@code replicas_identical}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Time SGD steps (forward+backward+update) on random data; last line: JSON.")
@@ -57,6 +78,18 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = Defaults.SEED_TEXT, description = "Seed for weights and data. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, cuda or cuda:N; with --ranks N > 1: cpu (Gloo) or cuda (rank r on cuda:r, NCCL). Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--ranks", defaultValue = "1", description = "Data-parallel ranks in this JVM (engines libtorch and worker), all-reducing over 127.0.0.1; --batch is the global batch, split evenly. Default: ${DEFAULT-VALUE}.")
+    int ranks;
+
+    /** How long the bench's group waits for a rank or a collective. */
+    static final Duration GROUP_TIMEOUT = Duration.ofSeconds(60);
+
+    /** One rank's timed run: step, in-engine and exchange times per step (ms), its run facts and its final snapshot's CRC-32. */
+    private record Timing(double[] ms, double[] insideMs, double[] exchangeMs, Map<String, Object> runFacts, long crc) {}
+
     @Override
     public Integer call() {
         if (batch < 1) throw new IllegalArgumentException("Invalid value " + batch + " for --batch: must be >= 1");
@@ -68,32 +101,32 @@ public final class BenchCommand implements Callable<Integer> {
             case "off", "false" -> false;
             default -> throw new IllegalArgumentException("Invalid value '" + fastPath + "' for --fast-path: must be on or off");
         };
+        if (ranks < 1) throw new IllegalArgumentException("Invalid value " + ranks + " for --ranks: must be >= 1");
+        if (!device.matches("auto|cpu|cuda(:\\d{1,2})?")) {
+            throw new IllegalArgumentException("Invalid value '" + device + "' for --device: must be auto, cpu, cuda or cuda:N");
+        }
+        if (ranks > 1) {
+            if (!device.equals("cpu") && !device.equals("cuda")) {
+                throw new IllegalArgumentException("Invalid value '" + device + "' for --device with --ranks " + ranks
+                        + ": must be cpu (Gloo) or cuda (rank r on cuda:r, NCCL)");
+            }
+            if (batch % ranks != 0) {
+                throw new IllegalArgumentException("Invalid value " + batch + " for --batch with --ranks " + ranks
+                        + ": must be a multiple of the ranks (each rank trains batch/ranks images)");
+            }
+        }
         WrnConfig wrn = WrnConfig.parse(model);
         // validates engine and precision (messages name the setting) before any native library loads
         TrainConfig config = TrainConfig.paper(wrn).withBatchSize(batch).withSeed(seed).withEngine(engine, precision);
         int usedThreads = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        EngineOptions options = EngineRuntime.init(engine, on, usedThreads);
+        // ranks on the CPU share its cores
+        int rankThreads = ranks > 1 && device.equals("cpu") ? Math.max(1, usedThreads / ranks) : usedThreads;
+        EngineOptions options = EngineRuntime.init(engine, on, rankThreads).withDevice(device);
 
-        Batch data = randomBatch(wrn, batch, seed);
-        double[] ms = new double[steps];
-        double[] workerMs = new double[steps];
-        Map<String, Object> runFacts = Map.of();
-        try (TrainingEngine engine = Engines.create(config, options)) {
-            Progress progress = new Progress("bench " + wrn.name(), warmup + steps, "steps");
-            for (int i = 0; i < warmup; i++) {
-                engine.trainStep(data);
-                progress.update(i + 1, "warm-up");
-            }
-            for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
-                engine.trainStep(data);
-                ms[i] = (System.nanoTime() - t0) / 1e6;
-                workerMs[i] = engine.lastStepInsideMillis();
-                progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
-            }
-            progress.finish(warmup + steps, "");
-            runFacts = engine.runFacts();
-        }
+        List<Timing> timings = ranks == 1 ? List.of(timeOneEngine(config, options)) : timeRanks(config, options);
+        Timing t = timings.get(0);
+        double[] ms = t.ms(), workerMs = t.insideMs();
+        Map<String, Object> runFacts = t.runFacts();
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double p50 = percentile(sorted, 50), p90 = percentile(sorted, 90);
@@ -116,7 +149,18 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("onednn", onednn);
         out.put("fast_path", dl4j && on);
         out.put("params", wrn.trainableParameters());
-        if (!Double.isNaN(workerMs[0])) {
+        out.put("ranks", ranks);
+        if (ranks > 1) {
+            out.put("threads_per_rank", rankThreads);
+            double[] x = t.exchangeMs().clone();
+            Arrays.sort(x);
+            out.put("exchange_ms_p50", round(percentile(x, 50)));
+            List<String> crcs = timings.stream().map(r -> String.format(Locale.ROOT, "%08x", r.crc())).toList();
+            out.put("replica_crcs", crcs);
+            out.put("replicas_identical", crcs.stream().distinct().count() == 1);
+            out.put("rank_devices", timings.stream().map(r -> r.runFacts().get("device")).toList());
+        }
+        if (ranks == 1 && !Double.isNaN(workerMs[0])) {
             // time inside the worker's step; the rest of step_ms is the JVM side and the transport
             double[] w = workerMs.clone();
             Arrays.sort(w);
@@ -129,8 +173,100 @@ public final class BenchCommand implements Callable<Integer> {
                 "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6d %8d %12.1f %10.1f %10.1f %12d %8s%n",
                 wrn.name(), engine, config.precision(), batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), onednn);
+        if (ranks > 1) {
+            System.out.printf(Locale.ROOT, "%d ranks on %s, %d images each: exchange p50 %.1f ms, replicas identical: %s %s%n", ranks,
+                    out.get("rank_devices"), batch / ranks, out.get("exchange_ms_p50"), out.get("replicas_identical"), out.get("replica_crcs"));
+        }
         System.out.println(Json.line(out));
         return 0;
+    }
+
+    /** Plain steps of one engine on one batch. */
+    private Timing timeOneEngine(TrainConfig config, EngineOptions options) {
+        WrnConfig wrn = config.wrn();
+        Batch data = randomBatch(wrn, batch, seed);
+        double[] ms = new double[steps], insideMs = new double[steps];
+        try (TrainingEngine e = Engines.create(config, options)) {
+            Progress progress = new Progress("bench " + wrn.name(), warmup + steps, "steps");
+            for (int i = 0; i < warmup; i++) {
+                e.trainStep(data);
+                progress.update(i + 1, "warm-up");
+            }
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                e.trainStep(data);
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                insideMs[i] = e.lastStepInsideMillis();
+                progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
+            }
+            progress.finish(warmup + steps, "");
+            return new Timing(ms, insideMs, null, e.runFacts(), crc(e.snapshot()));
+        }
+    }
+
+    /** Data-parallel steps of {@link #ranks} engines, one thread each, over a group on 127.0.0.1 that rank 0 hosts. */
+    private List<Timing> timeRanks(TrainConfig config, EngineOptions base) {
+        ExecutorService pool = Executors.newFixedThreadPool(ranks, r -> {
+            Thread t = new Thread(r, "bench-rank");
+            t.setDaemon(true);
+            return t;
+        });
+        CompletableFuture<InetSocketAddress> hosted = new CompletableFuture<>();
+        String generation = "bench/" + ProcessHandle.current().pid() + "/" + System.nanoTime();
+        try {
+            List<Future<Timing>> futures = new ArrayList<>();
+            for (int r = 0; r < ranks; r++) {
+                int rank = r;
+                futures.add(pool.submit(() -> timeRank(config, base.withDevice(device.equals("cuda") ? "cuda:" + rank : "cpu"), rank, generation, hosted)));
+            }
+            List<Timing> out = new ArrayList<>();
+            for (Future<Timing> f : futures) out.add(f.get());
+            return out;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("Rank failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while the ranks ran", e);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private Timing timeRank(TrainConfig config, EngineOptions options, int rank, String generation,
+                            CompletableFuture<InetSocketAddress> hosted) throws Exception {
+        WrnConfig wrn = config.wrn();
+        int port = rank == 0 ? 0 : hosted.get(GROUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS).getPort();
+        GroupSpec spec = new GroupSpec(rank, ranks, "127.0.0.1", port, generation, GROUP_TIMEOUT);
+        List<Batch> share = List.of(randomBatch(wrn, batch / ranks, seed + rank));
+        long[] signals = new long[0];
+        double[] ms = new double[steps], insideMs = new double[steps], exchangeMs = new double[steps];
+        try (ProcessGroup g = Engines.provider(config.engine()).openGroup(spec, options, hosted::complete);
+             TrainingEngine te = Engines.create(config, options)) {
+            if (!(te instanceof AbstractEngine e)) throw new IllegalStateException("The " + config.engine() + " engine cannot train data-parallel");
+            e.trainStep(List.of(), signals, g); // joins: the worker engine moves into the group's worker, untimed
+            Progress progress = rank == 0 ? new Progress("bench " + wrn.name() + " x " + ranks + " ranks", warmup + steps, "steps") : null;
+            for (int i = 0; i < warmup; i++) {
+                e.trainStep(share, signals, g);
+                if (progress != null) progress.update(i + 1, "warm-up");
+            }
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                e.trainStep(share, signals, g);
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                insideMs[i] = e.lastStepInsideMillis();
+                exchangeMs[i] = e.lastExchangeNanos() / 1e6;
+                if (progress != null) progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
+            }
+            if (progress != null) progress.finish(warmup + steps, "");
+            return new Timing(ms, insideMs, exchangeMs, e.runFacts(), crc(e.snapshot()));
+        }
+    }
+
+    private static long crc(byte[] bytes) {
+        CRC32 c = new CRC32();
+        c.update(bytes);
+        return c.getValue();
     }
 
     static Batch randomBatch(WrnConfig wrn, int n, long seed) {

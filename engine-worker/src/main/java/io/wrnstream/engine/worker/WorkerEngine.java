@@ -6,6 +6,7 @@ import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.EngineState;
 import io.wrnstream.model.engine.ParamLayout;
+import io.wrnstream.model.engine.ProcessGroup;
 import io.wrnstream.model.engine.TrainConfig;
 import io.wrnstream.model.optim.OptimConfig;
 import io.wrnstream.model.wrn.Topology;
@@ -40,6 +41,12 @@ import org.slf4j.LoggerFactory;
  * {@value WorkerProcess#PYTHON_PROPERTY} or {@code WRN_WORKER_PYTHON}, else the first of {@code python3} on the PATH
  * and {@code /usr/bin/python3} that has PyTorch.
  *
+ * <p><b>Data-parallel</b> ({@link AbstractEngine#trainStep(List, long[], ProcessGroup)} over a group from
+ * {@link WorkerEngineProvider#openGroup}): the three phases run in the worker ({@code accumulate}, {@code exchange},
+ * {@code apply} in {@code wrn_worker.py}, the libtorch engine's steps written out in PyTorch), the all-reduces with
+ * {@code torch.distributed} (Gloo on the CPU, NCCL on CUDA). At its first step over a group the engine moves into the
+ * group's worker process ({@link WorkerGroup}).
+ *
  * <p>Not thread-safe; one thread trains it. {@link #close()} ends the worker process.
  */
 public final class WorkerEngine extends AbstractEngine {
@@ -52,8 +59,12 @@ public final class WorkerEngine extends AbstractEngine {
     static final double BN_EPS = 1e-5, BN_MOMENTUM = 0.1;
 
     private final ParamLayout layout;
-    private final WorkerProcess worker;
-    private final JsonNode info;
+    private final EngineOptions options;
+    /** The process the model lives in: the engine's own, or, after the first step over a group, the group's. */
+    private WorkerProcess worker;
+    private JsonNode info;
+    /** The group whose worker this engine trains in, or null while in its own. */
+    private WorkerGroup group;
     private double lastComputeSeconds = Double.NaN;
 
     private WorkerEngine(TrainConfig config, EngineOptions options, float[] params, float[] buffers, long step, long imagesSeen) {
@@ -67,6 +78,7 @@ public final class WorkerEngine extends AbstractEngine {
         if (buffers.length != updLength) {
             throw new IllegalArgumentException("Snapshot has " + buffers.length + " optimiser values, expected " + updLength);
         }
+        this.options = options;
         this.worker = WorkerProcess.start();
         try {
             this.info = worker.call(initHeader(options), List.of(params, buffers), null);
@@ -152,6 +164,131 @@ public final class WorkerEngine extends AbstractEngine {
         return new Outcome(r.get("loss").asDouble(), accuracy(logits, batch.labels(), classes), r.get("finite").asBoolean());
     }
 
+    // --- Data-parallel step (see AbstractEngine#trainStep(List, long[], ProcessGroup)) --------------------------------
+
+    /**
+     * A group of one ({@link ProcessGroup#SOLO}) needs no peers: the shares accumulate in this engine's worker. At the
+     * first step over a worker group the model moves into that group's worker (parameters and momentum once, as at a
+     * restore) and this engine's own worker ends.
+     */
+    @Override
+    protected void bindGroup(ProcessGroup g) {
+        if (g == group) return;
+        if (!(g instanceof WorkerGroup wg)) {
+            if (g.size() == 1) return;
+            throw new IllegalArgumentException("The worker engine exchanges gradients over a group its provider opened "
+                    + "(WorkerEngineProvider.openGroup), not " + g);
+        }
+        String device = info.path("device").asText();
+        WorkerProcess target = wg.adopt(this, device);
+        JsonNode moved;
+        try {
+            EngineState s = exportState();
+            moved = target.call(initHeader(options.withDevice(device)), List.of(s.params(), s.updater()), null);
+        } catch (RuntimeException e) {
+            wg.engineClosed(this);
+            throw new IllegalStateException("Moving the worker engine into the worker of " + wg + " failed: " + e.getMessage(), e);
+        }
+        if (group != null) group.engineClosed(this);
+        else worker.close();
+        worker = target;
+        group = wg;
+        info = moved;
+        LOG.info("Worker engine ({}) moved into the worker of {}", config.wrn().name(), wg);
+    }
+
+    /**
+     * Phase 1 in the worker: each share's forward and backward of its summed loss from the step's starting BatchNorm
+     * statistics, dropout seeded per share by {@link #shareDropoutSeed}; the logits come back for the accuracy.
+     */
+    @Override
+    protected Local accumulateGradients(List<Batch> shares, long step, int rank, int ranks) {
+        int classes = config.wrn().classes();
+        int images = 0;
+        List<Integer> sizes = new ArrayList<>();
+        List<String> seeds = new ArrayList<>();
+        List<Object> inputs = new ArrayList<>();
+        for (int i = 0; i < shares.size(); i++) {
+            Batch b = shares.get(i);
+            sizes.add(b.size());
+            seeds.add(Long.toUnsignedString(shareDropoutSeed(config.seed(), step, rank + i * ranks)));
+            inputs.add(b.x());
+            images += b.size();
+        }
+        for (Batch b : shares) inputs.add(b.labels());
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("op", "accumulate");
+        h.put("sizes", sizes);
+        h.put("seeds", seeds);
+        float[] logits = new float[images * classes];
+        JsonNode r = worker.call(h, inputs, List.of(logits));
+        lastComputeSeconds = r.path("compute_s").asDouble(Double.NaN);
+        double lossSum = 0, correct = 0;
+        int off = 0;
+        for (int i = 0; i < shares.size(); i++) {
+            Batch b = shares.get(i);
+            int n = b.size();
+            if (n == 0) continue;
+            float[] own = java.util.Arrays.copyOfRange(logits, off * classes, (off + n) * classes);
+            lossSum += r.get("losses").get(i).asDouble() * n;
+            correct += Math.round(accuracy(own, b.labels(), classes) * n);
+            off += n;
+        }
+        return new Local(images, lossSum, correct);
+    }
+
+    /**
+     * Phase 2 in the worker: one {@code int64} all-reduce gathers image counts and signals (each rank fills its own
+     * column of a zero table), then, when any rank had images, one float32 all-reduce sums gradients, BatchNorm
+     * statistics, loss sum and correct count. A group of one skips the communication.
+     */
+    @Override
+    protected Exchanged exchange(Local local, long[] signals, ProcessGroup g) {
+        int ranks = g.size(), rank = g.rank();
+        int fields = 1 + signals.length;
+        long[] table = new long[fields * ranks];
+        table[rank] = local.images();
+        for (int f = 0; f < signals.length; f++) table[(1 + f) * ranks + rank] = signals[f];
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("op", "exchange");
+        h.put("ranks", ranks);
+        h.put("loss_sum", local.lossSum());
+        h.put("correct", local.correct());
+        h.put("table", table);
+        JsonNode r;
+        try {
+            r = worker.call(h, List.of(), null);
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("Data-parallel step " + step() + " failed on rank " + rank + " of " + ranks + ": " + e.getMessage(), e);
+        }
+        JsonNode summed = r.get("table");
+        if (summed == null || summed.size() != table.length) {
+            throw new IllegalStateException("PyTorch worker replied a table of " + (summed == null ? 0 : summed.size()) + " values to 'exchange', expected " + table.length);
+        }
+        for (int i = 0; i < table.length; i++) table[i] = summed.get(i).asLong();
+        int[] imagesByRank = new int[ranks];
+        int images = 0;
+        for (int q = 0; q < ranks; q++) {
+            imagesByRank[q] = Math.toIntExact(table[q]);
+            images += imagesByRank[q];
+        }
+        long[][] gathered = new long[ranks][signals.length];
+        for (int q = 0; q < ranks; q++) for (int f = 0; f < signals.length; f++) gathered[q][f] = table[(1 + f) * ranks + q];
+        if (images == 0) return new Exchanged(0, 0, 0, true, imagesByRank, gathered);
+        return new Exchanged(images, r.get("loss_sum").asDouble(), r.get("correct").asDouble(), r.get("finite").asBoolean(), imagesByRank, gathered);
+    }
+
+    /** Phase 3 in the worker: the sums divided by the step's images, the update when finite, the averaged statistics. */
+    @Override
+    protected void applyAveraged(Exchanged x, double lr) {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("op", "apply");
+        h.put("lr", lr);
+        h.put("images", x.images());
+        h.put("finite", x.finite());
+        worker.call(h, List.of(), null);
+    }
+
     /** Seconds the worker spent inside the last step (forward, backward, update, copies on its side), for overhead measurements. */
     public double lastStepComputeSeconds() {
         return lastComputeSeconds;
@@ -214,6 +351,7 @@ public final class WorkerEngine extends AbstractEngine {
 
     @Override
     protected void release() {
-        worker.close();
+        if (group != null) group.engineClosed(this);
+        else worker.close();
     }
 }

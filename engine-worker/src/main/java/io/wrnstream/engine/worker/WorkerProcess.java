@@ -30,13 +30,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * One PyTorch worker process ({@code wrn_worker.py}) and its Unix domain socket: requests and replies framed as
  * {@code u32 header length, JSON header (Jackson), payload of little-endian float32/int32 arrays}, the protocol the
- * script's docstring documents. A step's batch goes through a shared file in {@code /dev/shm} that both map (one
+ * script's docstring documents, versioned ({@value #PROTOCOL}: the worker names its version in its hello and a
+ * worker of another version is refused). A step's batch goes through a shared file in {@code /dev/shm} that both map (one
  * copy into it here, a zero-copy tensor over it in the worker); parameters stream over the socket through one 1 MiB
  * direct buffer, so WRN-28-10's 146 MB cross without a second copy of them on the heap.
  */
 final class WorkerProcess implements AutoCloseable {
     /** System property naming the Python interpreter to run the worker with (else {@code WRN_WORKER_PYTHON}, else a search). */
     static final String PYTHON_PROPERTY = "wrn.worker.python";
+    /** The JVM-worker protocol this class speaks; {@code wrn_worker.py}'s {@code PROTOCOL} must be the same. */
+    static final String PROTOCOL = "wrn-stream.worker/2";
     /** How long a worker may take to start and connect (importing torch on a cold disk takes a few seconds). */
     static final long START_TIMEOUT_MS = 120_000;
     /** Python's json writes a non-finite loss as NaN or Infinity. */
@@ -165,6 +168,12 @@ final class WorkerProcess implements AutoCloseable {
             close();
             throw new IllegalStateException(hello.path("error").asText("no PyTorch"));
         }
+        String protocol = hello.path("protocol").asText("wrn-stream.worker/1");
+        if (!PROTOCOL.equals(protocol)) {
+            close();
+            throw new IllegalStateException("the worker speaks protocol " + protocol + ", this JVM " + PROTOCOL
+                    + " (a wrn_worker.py from another build?)");
+        }
         return this;
     }
 
@@ -175,7 +184,7 @@ final class WorkerProcess implements AutoCloseable {
      * @return the reply header
      * @throws IllegalStateException when the worker reports a failure (its message) or has died (its output's tail)
      */
-    JsonNode call(Map<String, ?> header, List<?> inputs, List<float[]> outputs) {
+    synchronized JsonNode call(Map<String, ?> header, List<?> inputs, List<float[]> outputs) {
         if (closed) throw new IllegalStateException("Worker is closed");
         try {
             long bytes = 0;
@@ -310,8 +319,18 @@ final class WorkerProcess implements AutoCloseable {
         buf.flip();
     }
 
+    /** Whether {@link #close()} ran (or a broken connection closed it). */
+    synchronized boolean closed() {
+        return closed;
+    }
+
+    /** Kills the worker process at once, as a crash would (for tests of a dead peer); {@link #close()} still cleans up. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         try {

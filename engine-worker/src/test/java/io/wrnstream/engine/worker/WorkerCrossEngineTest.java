@@ -8,7 +8,9 @@ import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.EngineOptions;
 import io.wrnstream.model.engine.EngineState;
 import io.wrnstream.model.engine.Engines;
+import io.wrnstream.model.engine.GroupStep;
 import io.wrnstream.model.engine.ParamLayout;
+import io.wrnstream.model.engine.ProcessGroup;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TinyData;
 import io.wrnstream.model.engine.TrainConfig;
@@ -81,6 +83,38 @@ class WorkerCrossEngineTest {
                     if (e.kind().trainable()) assertThat(w).isNotEqualTo(before[i]);
                 }
             }
+            for (int i = 0; i < st.updater().length; i++) {
+                float t = st.updater()[i];
+                assertThat(sw.updater()[i]).as("momentum[%d]", i).isCloseTo(t, within(1e-4f * Math.max(1e-2f, Math.abs(t))));
+            }
+        }
+    }
+
+    @Test
+    void aDataParallelStepOfTwoSharesGivesLibtorchsParametersStatisticsAndMomentum() {
+        TrainConfig c = TinyData.tiny(0).withEngine("libtorch", "fp32");
+        byte[] snapshot = trainedLibtorchSnapshot(c);
+        List<Batch> shares = List.of(TinyData.batch(c, 5, 11), TinyData.batch(c, 3, 12));
+        try (LibtorchEngine torch = (LibtorchEngine) Engines.restore(snapshot, "libtorch", "fp32");
+             WorkerEngine worker = (WorkerEngine) Engines.restore(snapshot, "worker", "fp32")) {
+            GroupStep gt = torch.trainStep(shares, new long[] {3}, ProcessGroup.SOLO);
+            GroupStep gw = worker.trainStep(shares, new long[] {3}, ProcessGroup.SOLO);
+            assertThat(gw.result().loss()).isCloseTo(gt.result().loss(), within(1e-4));
+            assertThat(gw.result().accuracy()).isEqualTo(gt.result().accuracy());
+            assertThat(gw.images()).containsExactly(8);
+            assertThat(gw.signals()).isDeepEqualTo(gt.signals());
+            EngineState st = torch.snapshotState(), sw = worker.snapshotState();
+            float[] before = EngineState.fromBytes(snapshot).params();
+            int moved = 0;
+            for (ParamLayout.Entry e : ParamLayout.of(c.wrn()).entries()) {
+                for (int i = (int) e.offset(); i < e.offset() + e.length(); i++) {
+                    float t = st.params()[i], w = sw.params()[i];
+                    // the BatchNorm rule too: the image-weighted mean of each share's statistics
+                    assertThat(w).as("%s[%d]", e.name(), i - e.offset()).isCloseTo(t, within(1e-4f * Math.max(1f, Math.abs(t))));
+                    if (w != before[i]) moved++;
+                }
+            }
+            assertThat(moved).as("values the step moved").isGreaterThan(before.length * 9 / 10);
             for (int i = 0; i < st.updater().length; i++) {
                 float t = st.updater()[i];
                 assertThat(sw.updater()[i]).as("momentum[%d]", i).isCloseTo(t, within(1e-4f * Math.max(1e-2f, Math.abs(t))));

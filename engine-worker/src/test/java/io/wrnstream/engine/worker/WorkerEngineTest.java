@@ -19,9 +19,12 @@ import io.wrnstream.model.eval.EvalResult;
 import io.wrnstream.model.optim.OptimConfig;
 import io.wrnstream.model.optim.Schedule;
 import io.wrnstream.model.wrn.WrnConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The worker engine against the same assertions as {@link LibtorchEngineTest}, run on the host's PyTorch (here
@@ -254,6 +257,30 @@ class WorkerEngineTest {
             assertThatThrownBy(() -> WorkerEngine.create(tiny(0)))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageStartingWith("No Python with PyTorch for the worker engine (tried /nonexistent/python3: cannot run it");
+        } finally {
+            System.clearProperty(WorkerProcess.PYTHON_PROPERTY);
+        }
+    }
+
+    @Test
+    void aWorkerOfAnotherProtocolVersionIsRefusedNamingBoth(@TempDir Path dir) throws Exception {
+        // an "interpreter" whose worker greets as protocol 1 did (no version field), then waits for the JVM to close
+        Path fake = dir.resolve("python-v1");
+        Files.writeString(fake, """
+                #!/bin/sh
+                exec /usr/bin/python3 -c 'import json, socket, struct, sys
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+                h = json.dumps({"ok": True, "torch": "0", "bytes": 0}).encode()
+                s.sendall(struct.pack("<I", len(h)) + h); s.recv(1)' "$3"
+                """);
+        assertThat(fake.toFile().setExecutable(true)).isTrue();
+        System.setProperty(WorkerProcess.PYTHON_PROPERTY, fake.toString());
+        try {
+            assertThatThrownBy(() -> WorkerEngine.create(tiny(0)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("No Python with PyTorch for the worker engine (tried " + fake + ": the worker speaks protocol "
+                            + "wrn-stream.worker/1, this JVM wrn-stream.worker/2 (a wrn_worker.py from another build?)). Install PyTorch "
+                            + "or name an interpreter with -Dwrn.worker.python=... or WRN_WORKER_PYTHON.");
         } finally {
             System.clearProperty(WorkerProcess.PYTHON_PROPERTY);
         }

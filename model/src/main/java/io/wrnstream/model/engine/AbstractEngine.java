@@ -139,6 +139,7 @@ public abstract class AbstractEngine implements TrainingEngine {
         checkOpen();
         shares.forEach(this::checkShape);
         double lr = config.optim().learningRateAt(imagesSeen);
+        bindGroup(group);
         Local local = accumulateGradients(shares, step, group.rank(), group.size());
         long t0 = System.nanoTime();
         Exchanged x = exchange(local, signals, group);
@@ -158,6 +159,13 @@ public abstract class AbstractEngine implements TrainingEngine {
     public final long lastExchangeNanos() {
         return lastExchangeNanos;
     }
+
+    /**
+     * Called at the start of every data-parallel step with its group, before {@link #accumulateGradients}: an engine
+     * whose collectives run outside the JVM (the worker engine's PyTorch process) moves there at the first step over a
+     * new group. Nothing by default.
+     */
+    protected void bindGroup(ProcessGroup group) {}
 
     /**
      * Data-parallel phase 1: forward and backward over {@code shares} from the current parameters and BatchNorm
