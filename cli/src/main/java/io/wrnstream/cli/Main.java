@@ -28,7 +28,8 @@ public final class Main {
                 .addSubcommand("job", new JobCommand())
                 .addSubcommand("serve", new ServeCommand())
                 .addSubcommand("report", new ReportCommand())
-                .addSubcommand("reproduce", new ReproduceCommand());
+                .addSubcommand("reproduce", new ReproduceCommand())
+                .addSubcommand("bench-feed", new FeedBenchCommand());
         for (Object offline : Cli.modelCommands()) {
             cli.addSubcommand(offline);   // train, bench, params
         }
