@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Storage.</b> The trainable tensors are views into one flat fp32 buffer, their gradients views into a second
  * and the momentum into a third (weight-decayed entries first in each), so that the optimiser and the finite check
- * are a handful of ops over whole buffers however many tensors the network has (a WRN-40-1 has 155; per-tensor
+ * are a handful of ops over whole buffers however many tensors the network has (a WRN-40-1 has 115; per-tensor
  * updates cost about 5 ops and 5 JNI calls each, a finite check 3 more). Autograd accumulates into the preset
  * gradient views, which one op zeroes before each step. The gradient buffer is the head of the data-parallel
  * exchange buffer {@code [gradients | BatchNorm statistics | loss sum, correct]}, so a group step all-reduces it
