@@ -10,6 +10,10 @@ the table adds the ratio of the fastest single steps, the ones least disturbed b
 
   bin/bench-vs-pytorch --rounds 3 --steps 10 --out bench-vs-pytorch.jsonl
   bin/bench-vs-pytorch --summarize bench-vs-pytorch.jsonl    # the table again from a (partial) results file
+  bin/bench-vs-pytorch --wrn-stream old=../base/bin/wrn-stream new=bin/wrn-stream   # two builds and PyTorch, rotated
+
+With several --wrn-stream builds every round rotates the order of all sides (each build and PyTorch), and the table
+gives each build's row against PyTorch and the ratio of every build to the first one.
 """
 import argparse
 import json
@@ -83,6 +87,9 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="compute threads on both sides (0: all cores)")
     ap.add_argument("--out", default="bench-vs-pytorch.jsonl", help="JSON-lines file (default: %(default)s)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds one run may take (default: %(default)s)")
+    ap.add_argument("--wrn-stream", nargs="+", default=None, metavar="NAME=COMMAND", dest="builds",
+                    help="wrn-stream builds to compare, each a name and its launcher (default: one, wrn-stream=$WRN_STREAM "
+                         "or bin/wrn-stream)")
     a = ap.parse_args()
     if a.rounds < 1:
         ap.error(f"Invalid value {a.rounds} for --rounds: must be >= 1")
@@ -95,7 +102,12 @@ def main():
             ap.error(f"Invalid value '{r}' for --rows: must be MODEL:BATCH, e.g. wrn-16-4:128")
         rows.append((model, int(batch)))
     threads = a.threads or len(os.sched_getaffinity(0))
-    wrn = os.environ.get("WRN_STREAM", os.path.join(ROOT, "bin", "wrn-stream")).split()
+    builds = []
+    for b in a.builds or ["wrn-stream=" + os.environ.get("WRN_STREAM", os.path.join(ROOT, "bin", "wrn-stream"))]:
+        name, eq, cmd = b.partition("=")
+        if not eq or not name or not cmd.strip() or name == "pytorch" or name in (n for n, _ in builds):
+            ap.error(f"Invalid value '{b}' for --wrn-stream: must be NAME=COMMAND with a unique NAME other than pytorch")
+        builds.append((name, cmd.split()))
     py = os.environ.get("PYTORCH_PYTHON", "/usr/bin/python3")
 
     out = open(a.out, "w")
@@ -110,6 +122,7 @@ def main():
     torch_version = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                                    text=True, check=True).stdout.strip()
     emit({"kind": "machine", **m, "pytorch": torch_version, "threads": threads, "load_avg_1m": load_avg(),
+          "builds": {name: " ".join(cmd) for name, cmd in builds},
           "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     common = ["--batch", None, "--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(threads)]
     results = []
@@ -117,10 +130,10 @@ def main():
         for prec in a.precisions:
             for rnd in range(a.rounds):
                 args = ["--model", model] + [str(batch) if x is None else x for x in common] + ["--precision", prec]
-                sides = [("wrn-stream", wrn + ["bench", "--engine", "libtorch"] + args),
-                         ("pytorch", [py, os.path.join(HERE, "pytorch_wrn.py")] + args)]
-                if rnd % 2 == 1:
-                    sides.reverse()
+                sides = [(name, cmd + ["bench", "--engine", "libtorch"] + args) for name, cmd in builds]
+                sides.append(("pytorch", [py, os.path.join(HERE, "pytorch_wrn.py")] + args))
+                k = rnd % len(sides)  # rotate: every side takes every position in turn
+                sides = sides[k:] + sides[:k]
                 for side, cmd in sides:
                     before = load_avg()
                     b = run(cmd, side, a.timeout)
@@ -130,53 +143,84 @@ def main():
                     print(f"  {model} b{batch} {prec} round {rnd} {side:10s} {b['images_per_sec']:8.1f} images/s "
                           f"p50 {b['step_ms_p50']:7.1f} ms  RSS {b['peak_rss_mb']} MB  load {before}", file=sys.stderr)
 
-    summarize(results, rows, a.precisions, a.rounds, a.steps, m, torch_version, threads, emit)
+    summarize(results, rows, a.precisions, a.rounds, a.steps, m, torch_version, threads, emit, [n for n, _ in builds])
     return 0
 
 
-def summarize(results, rows, precisions, rounds, steps, m, torch_version, threads, emit):
-    """Summary lines and the table; rows with no run of one side yet are left out."""
+def summarize(results, rows, precisions, rounds, steps, m, torch_version, threads, emit, builds):
+    """Summary lines and the table, one row per build; rows with no run of one side yet are left out."""
     table = []
     for model, batch in rows:
         for prec in precisions:
             def of(side):
                 return [r for r in results if r["side"] == side and r["bench"]["model"] == model
                         and r["bench"]["batch"] == batch and r["bench"]["precision"] == prec]
-            w, p = of("wrn-stream"), of("pytorch")
-            if not w or not p:
-                continue
-            wi = statistics.median(r["bench"]["images_per_sec"] for r in w)
-            pi = statistics.median(r["bench"]["images_per_sec"] for r in p)
-            # the fastest step of all runs: on a shared machine the step least disturbed by other load
-            wb = a_best(w)
-            pb = a_best(p)
-            wr = max(r["bench"]["peak_rss_mb"] for r in w)
-            pr = max(r["bench"]["peak_rss_mb"] for r in p)
-            loads = [r["load_avg_1m"] for r in w + p]
-            row = {"kind": "summary", "model": model, "batch": batch, "precision": prec, "rounds": len(w),
-                   "wrn_stream_images_per_sec": wi, "pytorch_images_per_sec": pi, "speed_ratio": round(wi / pi, 3),
-                   "wrn_stream_best_images_per_sec": wb, "pytorch_best_images_per_sec": pb,
-                   "best_step_ratio": round(wb / pb, 3),
-                   "wrn_stream_peak_rss_mb": wr, "pytorch_peak_rss_mb": pr, "rss_ratio": round(wr / pr, 3),
-                   "wrn_stream_runs": [r["bench"]["images_per_sec"] for r in w],
-                   "pytorch_runs": [r["bench"]["images_per_sec"] for r in p],
-                   "load_avg_min": min(loads), "load_avg_max": max(loads)}
-            table.append(row)
-            emit(row)
+            p = of("pytorch")
+            for build in builds:
+                w = of(build)
+                if not w or not p:
+                    continue
+                summary_row(table, emit, build, model, batch, prec, w, p)
+    print_table(table, rounds, steps, m, torch_version, threads, emit, builds)
+
+
+def summary_row(table, emit, build, model, batch, prec, w, p):
+    """One build against PyTorch for one model and precision: medians, fastest steps, peak RSS, load."""
+    wi = statistics.median(r["bench"]["images_per_sec"] for r in w)
+    pi = statistics.median(r["bench"]["images_per_sec"] for r in p)
+    # the fastest step of all runs: on a shared machine the step least disturbed by other load
+    wb = a_best(w)
+    pb = a_best(p)
+    wr = max(r["bench"]["peak_rss_mb"] for r in w)
+    pr = max(r["bench"]["peak_rss_mb"] for r in p)
+    loads = [r["load_avg_1m"] for r in w + p]
+    row = {"kind": "summary", "side": build, "model": model, "batch": batch, "precision": prec, "rounds": len(w),
+           "wrn_stream_images_per_sec": wi, "pytorch_images_per_sec": pi, "speed_ratio": round(wi / pi, 3),
+           "wrn_stream_best_images_per_sec": wb, "pytorch_best_images_per_sec": pb,
+           "best_step_ratio": round(wb / pb, 3),
+           "wrn_stream_peak_rss_mb": wr, "pytorch_peak_rss_mb": pr, "rss_ratio": round(wr / pr, 3),
+           "wrn_stream_runs": [r["bench"]["images_per_sec"] for r in w],
+           "pytorch_runs": [r["bench"]["images_per_sec"] for r in p],
+           "load_avg_min": min(loads), "load_avg_max": max(loads)}
+    table.append(row)
+    emit(row)
+
+
+def print_table(table, rounds, steps, m, torch_version, threads, emit, builds):
     e = sys.stderr
     print(f"\nMachine: {m['cpu']}, {m['cores']} cores, AMX {'yes' if m['amx'] else 'no'}, "
           f"AVX-512-BF16 {'yes' if m['avx512_bf16'] else 'no'}, {m['memory_gb']} GB; PyTorch {torch_version}; "
           f"{threads} threads; median of {rounds} alternated runs, each the median of {steps} steps\n", file=e)
-    print("| model, batch | precision | wrn-stream images/s | PyTorch images/s | ratio | best step ratio "
-          "| wrn-stream peak RSS MB | PyTorch peak RSS MB | RSS ratio | load avg |", file=e)
-    print("|---|---|---|---|---|---|---|---|---|---|", file=e)
+    several = len(builds) > 1
+    print(("| model, batch | precision |" + (" build |" if several else "")
+           + " wrn-stream images/s | PyTorch images/s | ratio | best step ratio "
+           "| wrn-stream peak RSS MB | PyTorch peak RSS MB | RSS ratio | load avg |"), file=e)
+    print("|---|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|---|", file=e)
     for r in table:
         recipe = "fp32" if r["precision"] == "fp32" else "bf16 (PyTorch: autocast + channels-last)"
-        print(f"| {r['model']}, {r['batch']} | {recipe} | {r['wrn_stream_images_per_sec']:.1f} "
+        build = f" {r['side']} |" if several else ""
+        print(f"| {r['model']}, {r['batch']} | {recipe} |{build} {r['wrn_stream_images_per_sec']:.1f} "
               f"| {r['pytorch_images_per_sec']:.1f} | **{r['speed_ratio']:.2f}** | {r['best_step_ratio']:.2f} "
               f"| {r['wrn_stream_peak_rss_mb']} "
               f"| {r['pytorch_peak_rss_mb']} | {r['rss_ratio']:.2f} | {r['load_avg_min']:.1f}-{r['load_avg_max']:.1f} |",
               file=e)
+    if several:
+        base = builds[0]
+        print(f"\n| model, batch | precision | build | images/s | / {base} | best step / {base} | peak RSS MB / {base} |", file=e)
+        print("|---|---|---|---|---|---|---|", file=e)
+        for r in table:
+            b = next((x for x in table if x["side"] == base and x["model"] == r["model"] and x["batch"] == r["batch"]
+                      and x["precision"] == r["precision"]), None)
+            if b is None or r["side"] == base:
+                continue
+            ratio = {"kind": "build-ratio", "side": r["side"], "base": base, "model": r["model"], "batch": r["batch"],
+                     "precision": r["precision"],
+                     "speed_ratio": round(r["wrn_stream_images_per_sec"] / b["wrn_stream_images_per_sec"], 3),
+                     "best_step_ratio": round(r["wrn_stream_best_images_per_sec"] / b["wrn_stream_best_images_per_sec"], 3),
+                     "rss_ratio": round(r["wrn_stream_peak_rss_mb"] / b["wrn_stream_peak_rss_mb"], 3)}
+            emit(ratio)
+            print(f"| {r['model']}, {r['batch']} | {r['precision']} | {r['side']} | {r['wrn_stream_images_per_sec']:.1f} "
+                  f"| **{ratio['speed_ratio']:.2f}** | {ratio['best_step_ratio']:.2f} | {ratio['rss_ratio']:.2f} |", file=e)
 
 
 def summarize_file(path):
@@ -192,8 +236,9 @@ def summarize_file(path):
         if r["bench"]["precision"] not in precisions:
             precisions.append(r["bench"]["precision"])
     rounds = max(r["round"] for r in runs) + 1
+    builds = list(m.get("builds", {"wrn-stream": None}))
     summarize(runs, rows, precisions, rounds, runs[0]["bench"]["steps"], m, m["pytorch"], m["threads"],
-              lambda obj: print(json.dumps({"format": FORMAT, **obj})))
+              lambda obj: print(json.dumps({"format": FORMAT, **obj})), builds)
 
 
 if __name__ == "__main__":

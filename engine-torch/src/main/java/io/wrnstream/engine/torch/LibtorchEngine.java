@@ -19,10 +19,12 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.MemoryFormat;
@@ -42,13 +44,23 @@ import org.slf4j.LoggerFactory;
  * linear classifier. He initialisation like DL4J's {@code WeightInit.RELU} (normal, std {@code sqrt(2/fanIn)}),
  * drawn in Java from {@code TrainConfig.seed()}.
  *
- * <p><b>One step.</b> Forward (under autocast for bf16), mean cross-entropy, backward, then per trainable tensor
+ * <p><b>Storage.</b> The trainable tensors are views into one flat fp32 buffer, their gradients views into a second
+ * and the momentum into a third (weight-decayed entries first in each), so that the optimiser and the finite check
+ * are a handful of ops over whole buffers however many tensors the network has (a WRN-40-1 has 115; per-tensor
+ * updates cost about 5 ops and 5 JNI calls each, a finite check 3 more). Autograd accumulates into the preset
+ * gradient views, which one op zeroes before each step. The gradient buffer is the head of the data-parallel
+ * exchange buffer {@code [gradients | BatchNorm statistics | loss sum, correct]}, so a group step all-reduces it
+ * without copying. The BatchNorm running statistics are views into one more flat buffer, saved and restored around
+ * a step by one copy each. The input and label tensors are allocated once per batch size and refilled.
+ *
+ * <p><b>One step.</b> Forward (under autocast for bf16), mean cross-entropy, backward, then over the flat buffers
  * without autograd: {@code g += wd*p} (BatchNorm only with {@code decayBatchNorm}), {@code b = mu*b + g},
- * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}. The rate is
- * {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss or gradient skips the update (counters still
- * advance). Every step runs inside a {@link PointerScope} so its native temporaries are freed at once (without it,
- * native memory grew by about 370 MB per step). Dropout masks come from libtorch's generator reseeded from
- * (seed, step) before each step, so a restored engine repeats them.
+ * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}, element for element the same
+ * arithmetic as its per-tensor loop. The rate is {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss
+ * or gradient (one sum over the gradient buffer) skips the update and restores the running statistics (counters
+ * still advance). Every step runs inside a {@link PointerScope} so its native temporaries are freed at once
+ * (without it, native memory grew by about 370 MB per step). Dropout masks come from libtorch's generator reseeded
+ * from (seed, step) before each step, so a restored engine repeats them.
  *
  * <p><b>Precision.</b> {@code fp32}, or {@code bf16}: autocast (per thread) runs convolutions and the classifier in
  * bfloat16 while the parameters, their gradients and the momentum stay fp32 (master weights), and activations and
@@ -74,6 +86,18 @@ public final class LibtorchEngine extends AbstractEngine {
     private final boolean bf16;
     private final boolean channelsLast;
     private final List<Slot> slots = new ArrayList<>();
+    /** Trainable parameters and their momentum, flat, weight-decayed entries first ({@code decayedParams}). */
+    private final Tensor flatParams, flatMomentum, decayedParams;
+    /**
+     * Data-parallel exchange buffer: {@code [gradients (flatGrads) | BatchNorm statistics (statSum) | loss sum,
+     * correct]}; a single-engine step uses its gradient part only.
+     */
+    private final Tensor exchangeBuffer, flatGrads, decayedGrads, statSum;
+    /** BatchNorm running means and variances, flat in layout order, and their copy at the start of the current step. */
+    private final Tensor flatStats, startStats;
+    private final long gradientLength, statsLength;
+    /** Input and label tensors reused while the batch size stays (host copies first when the device is not the CPU). */
+    private Tensor hostInput, deviceInput, hostLabels, deviceLabels;
     private final Tensor stem;
     /** The three groups of blocks, as {@link Topology} lists them. */
     private final List<List<Block>> groups = new ArrayList<>();
@@ -81,20 +105,10 @@ public final class LibtorchEngine extends AbstractEngine {
     private final Tensor denseW;
     private final TensorOptional denseB;
     private final TensorOptional noBias = new TensorOptional();
-    /** Trainable slots, in layout order: the order of the gradients in the data-parallel exchange buffer. */
-    private final List<Slot> trainable = new ArrayList<>();
-    /** BatchNorm running mean and variance slots, in layout order: after the gradients in the exchange buffer. */
-    private final List<Slot> bnStats = new ArrayList<>();
-    /** Data-parallel buffers, allocated on the first group step: [gradients | BN statistics | loss sum, correct]. */
-    private Tensor exchangeBuffer;
-    /** BatchNorm statistics at the start of the current group step. */
-    private Tensor startStats;
     /** This engine's own dropout generator for group steps (CPU): ranks in one JVM must not share libtorch's global one. */
     private Generator shareGenerator;
-    private long gradientLength;
-    private long statsLength;
 
-    /** One array of the layout and the tensor that holds it (plus its momentum buffer when trainable). */
+    /** One array of the layout and the tensor (a view into a flat buffer) that holds it, plus its momentum view when trainable. */
     private record Slot(ParamLayout.Entry entry, Tensor tensor, Tensor momentum) {}
 
     private record Bn(TensorOptional gamma, TensorOptional beta, TensorOptional mean, TensorOptional var) {}
@@ -124,22 +138,60 @@ public final class LibtorchEngine extends AbstractEngine {
         if (updater.length != updLength) {
             throw new IllegalArgumentException("Snapshot has " + updater.length + " optimiser values, expected " + updLength);
         }
+        // Offsets in the flat trainable buffers: weight-decayed entries first, so that decay is one op on a prefix.
+        boolean decayBn = config.optim().decayBatchNorm();
+        Map<String, Long> flatOffset = new HashMap<>();
+        long decayed = 0;
+        for (ParamLayout.Entry e : layout.entries()) {
+            if (e.kind().trainable() && e.kind().decayed(decayBn)) {
+                flatOffset.put(e.name(), decayed);
+                decayed += e.length();
+            }
+        }
+        long next = decayed, stats = 0;
+        for (ParamLayout.Entry e : layout.entries()) {
+            if (e.kind().trainable() && !e.kind().decayed(decayBn)) {
+                flatOffset.put(e.name(), next);
+                next += e.length();
+            } else if (!e.kind().trainable()) {
+                stats += e.length();
+            }
+        }
+        this.gradientLength = layout.trainableLength();
+        this.statsLength = stats;
         Map<String, Tensor> byName = new HashMap<>();
         try (NoGradGuard noGrad = new NoGradGuard()) {
+            this.flatParams = deviceZeros(gradientLength);
+            this.flatMomentum = updLength > 0 ? deviceZeros(gradientLength) : null;
+            this.exchangeBuffer = deviceZeros(gradientLength + statsLength + 2);
+            this.flatGrads = exchangeBuffer.narrow(0, 0, gradientLength);
+            this.statSum = exchangeBuffer.narrow(0, gradientLength, statsLength);
+            this.decayedParams = flatParams.narrow(0, 0, decayed);
+            this.decayedGrads = flatGrads.narrow(0, 0, decayed);
+            this.flatStats = deviceZeros(statsLength);
+            this.startStats = deviceZeros(statsLength);
+            long statOffset = 0;
             for (ParamLayout.Entry e : layout.entries()) {
                 float[] values = slice(params, e.offset(), e.length());
-                Tensor t = toDevice(values, e.shape(), e.shape().length == 4);
+                Tensor t;
                 Tensor m = null;
                 if (e.kind().trainable()) {
+                    long at = flatOffset.get(e.name());
+                    t = view(flatParams, at, e.shape());
+                    fill(t, values, e.shape());
                     t.requires_grad_(true);
-                    if (updLength > 0) {
-                        m = toDevice(slice(updater, e.updaterOffset(), e.length()), e.shape(), e.shape().length == 4);
+                    // backward accumulates into this view of the flat gradient buffer (AccumulateGrad adds in place)
+                    t.mutable_grad().put(view(flatGrads, at, e.shape()));
+                    if (flatMomentum != null) {
+                        m = view(flatMomentum, at, e.shape());
+                        fill(m, slice(updater, e.updaterOffset(), e.length()), e.shape());
                     }
+                } else {
+                    t = view(flatStats, statOffset, e.shape());
+                    fill(t, values, e.shape());
+                    statOffset += e.length();
                 }
-                Slot slot = new Slot(e, t, m);
-                slots.add(slot);
-                if (e.kind().trainable()) trainable.add(slot);
-                if (e.kind() == ParamLayout.Kind.BN_MEAN || e.kind() == ParamLayout.Kind.BN_LOG10_STD) bnStats.add(slot);
+                slots.add(new Slot(e, t, m));
                 byName.put(e.name(), t);
             }
         }
@@ -210,16 +262,15 @@ public final class LibtorchEngine extends AbstractEngine {
         float[] logits = new float[n * classes];
         double loss;
         boolean finite;
+        ensureBuffers(n);
         try (PointerScope scope = new PointerScope()) {
             torch.manual_seed(dropoutSeed);
             Tensor x = input(batch);
             Tensor y = labels(batch);
-            // batch_norm(training) updates the running statistics in the forward pass, before the finite check below.
-            List<Tensor> runningStats = new ArrayList<>();
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                for (Slot s : slots) {
-                    if (!s.entry().kind().trainable()) runningStats.add(s.tensor().clone());
-                }
+                // batch_norm(training) updates the running statistics in the forward pass, before the finite check below
+                startStats.copy_(flatStats);
+                flatGrads.zero_();
             }
             Tensor out;
             try (Autocast ac = new Autocast()) {
@@ -234,13 +285,7 @@ public final class LibtorchEngine extends AbstractEngine {
                 if (finite) {
                     update(lr);
                 } else {
-                    int i = 0;
-                    for (Slot s : slots) { // the skipped step must not leave its batch in the running statistics
-                        if (!s.entry().kind().trainable()) s.tensor().copy_(runningStats.get(i++));
-                    }
-                }
-                for (Slot s : slots) {
-                    if (s.entry().kind().trainable()) s.tensor().mutable_grad().reset();
+                    flatStats.copy_(startStats); // the skipped step must not leave its batch in the running statistics
                 }
             }
         }
@@ -258,16 +303,21 @@ public final class LibtorchEngine extends AbstractEngine {
      */
     @Override
     protected Local accumulateGradients(List<Batch> shares, long step, int rank, int ranks) {
-        allocateExchange();
+        if (deviceType == DeviceType.CPU && shareGenerator == null) shareGenerator = torch.make_generator_cpu(config.seed());
+        for (Batch b : shares) {
+            if (b.size() > 0) {
+                ensureBuffers(b.size()); // shares of other sizes get tensors of their own
+                break;
+            }
+        }
         int images = 0;
         double lossSum = 0, correct = 0;
         int classes = config.wrn().classes();
         try (PointerScope scope = new PointerScope()) {
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                copyStats(startStats, true);
-                exchangeBuffer.zero_();
+                startStats.copy_(flatStats);
+                exchangeBuffer.zero_(); // the gradients too: backward accumulates into them
             }
-            Tensor statSum = exchangeBuffer.narrow(0, gradientLength, statsLength);
             for (int i = 0; i < shares.size(); i++) {
                 Batch b = shares.get(i);
                 int n = b.size();
@@ -279,7 +329,7 @@ public final class LibtorchEngine extends AbstractEngine {
                     torch.manual_seed(seed);
                 }
                 try (NoGradGuard noGrad = new NoGradGuard()) {
-                    copyStats(startStats, false); // every share starts from the step's statistics
+                    flatStats.copy_(startStats); // every share starts from the step's statistics
                 }
                 Tensor out;
                 try (Autocast ac = new Autocast()) {
@@ -294,24 +344,11 @@ public final class LibtorchEngine extends AbstractEngine {
                 correct += Math.round(accuracy(logits, b.labels(), classes) * n);
                 images += n;
                 try (NoGradGuard noGrad = new NoGradGuard()) {
-                    long off = 0;
-                    for (Slot s : bnStats) {
-                        long len = s.entry().length();
-                        statSum.narrow(0, off, len).add_(s.tensor().reshape(-1), new Scalar((double) n));
-                        off += len;
-                    }
+                    statSum.add_(flatStats, new Scalar((double) n));
                 }
             }
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                long off = 0;
-                for (Slot s : trainable) {
-                    long len = s.entry().length();
-                    Tensor g = s.tensor().grad();
-                    if (g.defined()) exchangeBuffer.narrow(0, off, len).copy_(g.reshape(-1));
-                    s.tensor().mutable_grad().reset();
-                    off += len;
-                }
-                copyStats(startStats, false); // until the exchange decides: the step's starting statistics
+                flatStats.copy_(startStats); // until the exchange decides: the step's starting statistics
             }
         }
         return new Local(images, lossSum, correct);
@@ -353,7 +390,7 @@ public final class LibtorchEngine extends AbstractEngine {
             if (ranks > 1) c10d(group).allreduceSum(exchangeBuffer);
             float[] tail = new float[2];
             copyOut(exchangeBuffer.narrow(0, last, 2), tail);
-            boolean finite = Double.isFinite(tail[0]) && Double.isFinite(exchangeBuffer.narrow(0, 0, gradientLength).sum().item_double());
+            boolean finite = Double.isFinite(tail[0]) && gradientsFinite();
             return new Exchanged(images, tail[0], tail[1], finite, imagesByRank, gathered);
         }
     }
@@ -365,20 +402,12 @@ public final class LibtorchEngine extends AbstractEngine {
     @Override
     protected void applyAveraged(Exchanged x, double lr) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            Scalar n = new Scalar((double) x.images());
             if (x.finite()) {
-                exchangeBuffer.narrow(0, 0, gradientLength + statsLength).div_(n);
-                List<Tensor> grads = new ArrayList<>(trainable.size());
-                long off = 0;
-                for (Slot s : trainable) {
-                    long len = s.entry().length();
-                    grads.add(exchangeBuffer.narrow(0, off, len).view(s.entry().shape()));
-                    off += len;
-                }
-                update(lr, grads);
-                copyStats(exchangeBuffer.narrow(0, gradientLength, statsLength), false);
+                exchangeBuffer.narrow(0, 0, gradientLength + statsLength).div_(new Scalar((double) x.images()));
+                update(lr);
+                flatStats.copy_(statSum);
             } else {
-                copyStats(startStats, false);
+                flatStats.copy_(startStats);
             }
         }
     }
@@ -387,35 +416,6 @@ public final class LibtorchEngine extends AbstractEngine {
         if (group instanceof C10dGroup c) return c;
         throw new IllegalArgumentException("The libtorch engine exchanges gradients over a group it opened (TorchEngineProvider.openGroup), not "
                 + group);
-    }
-
-    /** Copies the BatchNorm statistics into {@code flat} ({@code toFlat}) or from it, in layout order. */
-    private void copyStats(Tensor flat, boolean toFlat) {
-        long off = 0;
-        for (Slot s : bnStats) {
-            long len = s.entry().length();
-            Tensor part = flat.narrow(0, off, len);
-            if (toFlat) {
-                part.copy_(s.tensor().reshape(-1));
-            } else {
-                s.tensor().copy_(part.view(s.entry().shape()));
-            }
-            off += len;
-        }
-    }
-
-    /** Allocates the data-parallel buffers once, outside any pointer scope (they live as long as the engine). */
-    private void allocateExchange() {
-        if (exchangeBuffer != null) return;
-        gradientLength = 0;
-        for (Slot s : trainable) gradientLength += s.entry().length();
-        statsLength = 0;
-        for (Slot s : bnStats) statsLength += s.entry().length();
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            exchangeBuffer = toDevice(new float[Math.toIntExact(gradientLength + statsLength + 2)], new long[] {gradientLength + statsLength + 2}, false);
-            startStats = toDevice(new float[Math.toIntExact(statsLength)], new long[] {statsLength}, false);
-        }
-        if (deviceType == DeviceType.CPU) shareGenerator = torch.make_generator_cpu(config.seed());
     }
 
     /** The complete training state in the canonical layout (see {@link ParamLayout}). */
@@ -450,12 +450,13 @@ public final class LibtorchEngine extends AbstractEngine {
             s.tensor().close();
             if (s.momentum() != null) s.momentum().close();
         }
+        for (Tensor t : new Tensor[] {decayedParams, decayedGrads, flatGrads, statSum, flatParams, flatMomentum,
+                exchangeBuffer, flatStats, startStats}) {
+            if (t != null) t.close();
+        }
+        closeBuffers();
         noBias.close();
         denseB.close();
-        if (exchangeBuffer != null) {
-            exchangeBuffer.close();
-            startStats.close();
-        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -489,8 +490,14 @@ public final class LibtorchEngine extends AbstractEngine {
         y = torch.relu_(bn(y, b.bn2(), train));
         if (p > 0 && train) y = shareGenerator == null ? torch.dropout(y, p, true) : dropout(y, p, shareGenerator);
         y = conv(y, b.conv2(), 1, 1);
-        Tensor shortcut = b.shortcut() == null ? h : conv(act1, b.shortcut(), b.stride(), 0);
-        return y.add(shortcut);
+        // In place, and the projection released at once: backward saves neither the conv output nor the sum's
+        // operands, and a Java handle would keep them alive until the step's PointerScope closes (PyTorch frees
+        // them at once).
+        if (b.shortcut() == null) return y.add_(h);
+        Tensor projection = conv(act1, b.shortcut(), b.stride(), 0);
+        y.add_(projection);
+        projection.close();
+        return y;
     }
 
     /** Inverted dropout with masks from {@code g} (what {@code torch.dropout} does with the global generator). */
@@ -507,47 +514,31 @@ public final class LibtorchEngine extends AbstractEngine {
         return torch.batch_norm(x, bn.gamma(), bn.beta(), bn.mean(), bn.var(), train, BN_MOMENTUM, BN_EPS, true);
     }
 
-    /** {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}. */
+    /**
+     * {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}, over the
+     * flat buffers: at most five ops for the whole network.
+     */
     private void update(double lr) {
-        List<Tensor> grads = new ArrayList<>(trainable.size());
-        for (Slot s : trainable) grads.add(s.tensor().grad());
-        update(lr, grads);
-    }
-
-    /** The update with {@code grads[i]} the gradient of {@code trainable[i]} (undefined: no update of that tensor). */
-    private void update(double lr, List<Tensor> grads) {
         OptimConfig o = config.optim();
-        Scalar wd = new Scalar(o.weightDecay()), mu = new Scalar(o.momentum()), negLr = new Scalar(-lr);
-        for (int i = 0; i < trainable.size(); i++) {
-            Slot s = trainable.get(i);
-            Tensor p = s.tensor();
-            Tensor g = grads.get(i);
-            if (!g.defined()) continue;
-            if (o.weightDecay() > 0 && s.entry().kind().decayed(o.decayBatchNorm())) g.add_(p, wd);
-            if (s.momentum() != null) {
-                s.momentum().mul_(mu).add_(g);
-                g.add_(s.momentum(), mu);
-            }
-            p.add_(g, negLr);
+        if (o.weightDecay() > 0 && decayedGrads.numel() > 0) decayedGrads.add_(decayedParams, new Scalar(o.weightDecay()));
+        if (flatMomentum != null) {
+            Scalar mu = new Scalar(o.momentum());
+            flatMomentum.mul_(mu).add_(flatGrads);
+            flatGrads.add_(flatMomentum, mu);
         }
+        flatParams.add_(flatGrads, new Scalar(-lr));
     }
 
+    /** One sum over every gradient: NaN or infinity anywhere makes it non-finite. */
     private boolean gradientsFinite() {
-        Tensor total = null;
-        for (Slot s : slots) {
-            if (!s.entry().kind().trainable()) continue;
-            Tensor g = s.tensor().grad();
-            if (!g.defined()) continue;
-            Tensor sum = g.sum();
-            total = total == null ? sum : total.add(sum);
-        }
-        return total == null || Double.isFinite(total.item_double());
+        return Double.isFinite(flatGrads.sum().item_double());
     }
 
     @Override
     protected float[][] probabilities(Batch b) {
         int n = b.size(), classes = config.wrn().classes();
         float[] flat = new float[n * classes];
+        ensureBuffers(n);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             Tensor out;
             try (Autocast ac = new Autocast()) {
@@ -560,17 +551,79 @@ public final class LibtorchEngine extends AbstractEngine {
         return p;
     }
 
+    /**
+     * (Re)allocates the input and label tensors for batches of {@code n}; called outside any {@link PointerScope},
+     * which would free them at its end.
+     */
+    private void ensureBuffers(int n) {
+        if (hostInput != null && hostInput.size(0) == n) return;
+        closeBuffers();
+        WrnConfig w = config.wrn();
+        hostInput = torch.empty(n, w.channels(), w.height(), w.width());
+        boolean cpu = deviceType == DeviceType.CPU;
+        deviceInput = cpu && !channelsLast ? hostInput
+                : torch.empty_like(hostInput, new TensorOptions(device), new MemoryFormatOptional(
+                        channelsLast ? MemoryFormat.ChannelsLast : MemoryFormat.Contiguous));
+        hostLabels = torch.empty(new long[] {n}, new TensorOptions(ScalarType.Long), new MemoryFormatOptional());
+        deviceLabels = cpu ? hostLabels : hostLabels.to(device, ScalarType.Long);
+    }
+
+    private void closeBuffers() {
+        if (deviceInput != null && deviceInput != hostInput) deviceInput.close();
+        if (deviceLabels != null && deviceLabels != hostLabels) deviceLabels.close();
+        if (hostInput != null) hostInput.close();
+        if (hostLabels != null) hostLabels.close();
+    }
+
+    /** The batch's images in the reused input tensor (converted to channels-last by the copy when enabled). */
     private Tensor input(Batch b) {
-        return toDevice(b.x(), new long[] {b.size(), b.channels(), b.height(), b.width()}, true);
+        if (hostInput.size(0) != b.size()) {
+            return toDevice(b.x(), new long[] {b.size(), b.channels(), b.height(), b.width()}, true);  // freed with the scope
+        }
+        hostInput.data_ptr_float().put(b.x());
+        if (deviceInput != hostInput) deviceInput.copy_(hostInput);
+        return deviceInput;
     }
 
     private Tensor labels(Batch b) {
         int[] labels = b.labels();
-        float[] f = new float[labels.length];
-        for (int i = 0; i < f.length; i++) f[i] = labels[i];
-        Tensor t = torch.empty(f.length);
-        t.data_ptr_float().put(f);
-        return t.to(device, ScalarType.Long);
+        long[] l = new long[labels.length];
+        for (int i = 0; i < l.length; i++) l[i] = labels[i];
+        if (hostLabels.size(0) != l.length) {
+            Tensor t = torch.empty(new long[] {l.length}, new TensorOptions(ScalarType.Long), new MemoryFormatOptional());
+            t.data_ptr_long().put(l);
+            return deviceType == DeviceType.CPU ? t : t.to(device, ScalarType.Long);
+        }
+        hostLabels.data_ptr_long().put(l);
+        if (deviceLabels != hostLabels) deviceLabels.copy_(hostLabels);
+        return deviceLabels;
+    }
+
+    /** A float tensor of zeros on the device. */
+    private Tensor deviceZeros(long length) {
+        Tensor t = torch.zeros(length);
+        return deviceType == DeviceType.CPU ? t : t.to(device, ScalarType.Float);
+    }
+
+    /**
+     * The view of {@code length(shape)} floats of {@code flat} from {@code offset}, shaped {@code shape}; a 4-d
+     * weight is laid out channels-last when enabled (stored as {@code [out, kh, kw, in]}, seen as
+     * {@code [out, in, kh, kw]}), as the convolutions want it.
+     */
+    private Tensor view(Tensor flat, long offset, long[] shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        Tensor v = flat.narrow(0, offset, n);
+        if (shape.length == 4 && channelsLast) return v.view(shape[0], shape[2], shape[3], shape[1]).permute(0, 3, 1, 2);
+        return v.view(shape);
+    }
+
+    /** Copies row-major {@code values} into {@code t} (any strides, any device). */
+    private static void fill(Tensor t, float[] values, long[] shape) {
+        Tensor host = torch.empty(shape);
+        host.data_ptr_float().put(values);
+        t.copy_(host);
+        host.close();
     }
 
     /** A float tensor on the device holding {@code values}; channels-last when asked and enabled. */

@@ -2,7 +2,9 @@ package io.wrnstream.engine.torch;
 
 import io.wrnstream.model.engine.Batch;
 import io.wrnstream.model.engine.Engines;
+import io.wrnstream.model.engine.GroupStep;
 import io.wrnstream.model.engine.ParamLayout;
+import io.wrnstream.model.engine.ProcessGroup;
 import io.wrnstream.model.engine.StepResult;
 import io.wrnstream.model.engine.TinyData;
 import io.wrnstream.model.engine.TrainConfig;
@@ -148,6 +150,49 @@ class LibtorchEngineTest {
                 for (float v : row) assertThat(v).as("prediction after the skipped step").isFinite();
             }
             assertThat(e.trainStep(good).nonFinite()).isFalse();
+        }
+    }
+
+    @Test
+    void gradientsLandInTheFlatBufferTheUpdateReads() {
+        // No decay and no momentum: only the gradients autograd accumulated into the preset views can move a parameter.
+        // (That each step starts from zeroed gradients, the restore tests show: a restored engine starts from zeros.)
+        OptimConfig bare = new OptimConfig(0.1, 0.0, false, 0.0, true, Schedule.CONSTANT, null, 0.2, 1, 10);
+        TrainConfig c = tiny(0).withOptim(bare);
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            float[] before = e.snapshotState().params();
+            e.trainStep(TinyData.batch(c, 8, 1));
+            float[] after = e.snapshotState().params();
+            for (ParamLayout.Entry en : ParamLayout.of(c.wrn()).entries()) {
+                if (!en.kind().trainable()) continue;
+                int changed = 0;
+                for (long i = en.offset(); i < en.offset() + en.length(); i++) if (after[(int) i] != before[(int) i]) changed++;
+                assertThat(changed).as(en.name() + ": values moved by its gradient").isPositive();
+            }
+        }
+    }
+
+    @Test
+    void nonFiniteGroupStepRestoresParametersAndStatisticsOnEveryRank() {
+        TrainConfig c = tiny(0);
+        Batch good = TinyData.batch(c, 8, 1);
+        float[] x = good.x().clone();
+        x[7] = Float.POSITIVE_INFINITY;
+        try (LibtorchEngine e = LibtorchEngine.create(c)) {
+            e.trainStep(List.of(good), new long[0], ProcessGroup.SOLO);
+            float[] before = e.snapshotState().params();
+            GroupStep s = e.trainStep(List.of(TinyData.batch(c, 5, 2), new Batch(x, good.labels(), 3, 8, 8)), new long[0], ProcessGroup.SOLO);
+            assertThat(s.result().nonFinite()).isTrue();
+            assertThat(s.result().imagesSeen()).isEqualTo(21);
+            float[] after = e.snapshotState().params();
+            for (ParamLayout.Entry en : ParamLayout.of(c.wrn()).entries()) {
+                // the running statistics too: every share's forward pass updated them, the skipped step restores them
+                for (long i = en.offset(); i < en.offset() + en.length(); i++) {
+                    assertThat(after[(int) i]).as(en.name() + "[" + (i - en.offset()) + "]").isEqualTo(before[(int) i]);
+                }
+            }
+            assertThat(e.trainStep(List.of(good), new long[0], ProcessGroup.SOLO).result().nonFinite()).isFalse();
+            assertThat(e.snapshotState().params()).isNotEqualTo(before);
         }
     }
 
