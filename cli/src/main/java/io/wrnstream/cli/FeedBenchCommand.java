@@ -11,6 +11,9 @@ import io.wrnstream.jobs.publish.KafkaIo;
 import io.wrnstream.kafka.ingest.Ingest;
 import io.wrnstream.kafka.ingest.IngestOptions;
 import io.wrnstream.kafka.ingest.IngestResult;
+import io.wrnstream.model.data.Dataset;
+import io.wrnstream.model.data.Datasets;
+import io.wrnstream.model.data.ReadOptions;
 import io.wrnstream.model.data.Split;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -75,6 +78,8 @@ public final class FeedBenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("Invalid value " + dataset + " for --data: not found (the shared CIFAR-10 JPEG zips, or any --data the other commands take)");
         }
         PrintStream human = System.err;
+        Dataset probe = Datasets.open(dataset, Split.TRAIN, ReadOptions.defaults().withLimit(1));
+        String shape = probe.channels() + "x" + probe.height() + "x" + probe.width();
         int partitions = parallelisms.stream().mapToInt(Integer::intValue).max().orElse(1);
         List<Map<String, Object>> results = new ArrayList<>();
         try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
@@ -83,7 +88,7 @@ public final class FeedBenchCommand implements Callable<Integer> {
             human.println("bench-feed: " + in.toHumanLine());
             for (int r = 1; r <= rounds; r++) {
                 for (int p : parallelisms) {
-                    Map<String, Object> line = run(kafka, p, r, (int) in.records());
+                    Map<String, Object> line = run(kafka, p, r, (int) in.records(), shape);
                     results.add(line);
                     System.out.println(Json.line(line));
                     System.out.flush();
@@ -99,10 +104,10 @@ public final class FeedBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> run(EmbeddedKafka kafka, int p, int round, int expected) throws Exception {
+    private Map<String, Object> run(EmbeddedKafka kafka, int p, int round, int expected, String inputShape) throws Exception {
         Map<String, String> m = new HashMap<>(Map.of("bootstrap-servers", kafka.bootstrapServers(), "topic.train", "feed.train",
                 "group-id", "feed-" + p + "-" + round, "source.bounded", "true", "source.start", "earliest",
-                "parallelism", String.valueOf(p), "input.shape", "3x32x32"));
+                "parallelism", String.valueOf(p), "input.shape", inputShape));
         JobConfig config = JobConfig.of(m);
         Configuration flink = new Configuration();
         flink.set(TaskManagerOptions.NUM_TASK_SLOTS, p + 1);
@@ -121,7 +126,10 @@ public final class FeedBenchCommand implements Callable<Integer> {
         env.execute("bench-feed p=" + p);
         double wall = (System.nanoTime() - t0) / 1e9;
         long n = COUNT.get();
-        if (n != expected) throw new IllegalStateException("bench-feed: " + n + " of " + expected + " images reached the counter");
+        if (n != expected) {
+            throw new IllegalStateException("bench-feed: " + n + " of " + expected + " images of " + inputShape + " reached the counter "
+                    + "(the others were dead letters: see the log)");
+        }
         double seconds = (LAST.get() - FIRST.get()) / 1e9;
         double rate = (n - 1) / Math.max(seconds, 1e-9);
         Map<String, Object> line = new LinkedHashMap<>();
