@@ -114,7 +114,7 @@ class DataParallelTrainingITCase {
         Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
 
-        JobConfig c = config(p, Map.of("source.forward", "auto"));
+        JobConfig c = config(p, Map.of("source.forward", "auto"));  // 2 partitions over parallelism 2: forward
         assertThat(KafkaIo.trainPartitions(c, java.time.Duration.ofSeconds(10))).isEqualTo(2);
         double seconds = run(c, p);
 

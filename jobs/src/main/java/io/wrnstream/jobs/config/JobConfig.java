@@ -103,9 +103,9 @@ public final class JobConfig implements Serializable {
             "Stop reading the training topic at the offsets that are latest when the job starts (bounded run)", bool());
     public static final ConfigOption<String> SOURCE_START = declare(key("source.start").stringType().defaultValue("committed"),
             "Where a fresh job starts reading: committed (group offsets, else earliest) or earliest", oneOf("committed", "earliest"));
-    public static final ConfigOption<String> SOURCE_FORWARD = declare(key("source.forward").stringType().defaultValue("auto"),
+    public static final ConfigOption<String> SOURCE_FORWARD = declare(key("source.forward").stringType().defaultValue("false"),
             "Whether each source subtask feeds its own decoder (and, with trainer.parallelism = parallelism, its own trainer rank) "
-                    + "without a shuffle: auto (when topic.train's partitions divide evenly over parallelism), true or false (rebalance)",
+                    + "without a shuffle: true, auto (true when topic.train's partitions divide evenly over parallelism) or false (rebalance)",
             oneOf("auto", "true", "false"));
     public static final ConfigOption<String> MODEL = declare(key("model").stringType().defaultValue(Defaults.MODEL),
             "Model wrn-D-K (D = 6n+4, K >= 1)", new Rule<>(v -> WrnConfig.parse(v) != null, "wrn-D-K", String::strip));
