@@ -212,10 +212,7 @@ public final class TrainingJob {
         SingleOutputStreamOperator<TrainerEvent> trainer = toTrainer
                 .transform(ranks > 1 ? "minibatch + SGD (" + ranks + " data-parallel ranks)" : "minibatch + SGD",
                         TypeInformation.of(TrainerEvent.class), new TrainerOperator(config))
-                .uid("trainer").setParallelism(ranks).setMaxParallelism(ranks)
-                // Its own task even on a forward edge: decoding and augmenting run in another thread, beside the
-                // steps instead of between them (and the trainer's checkpoint waits do not run the source).
-                .startNewChain();
+                .uid("trainer").setParallelism(ranks).setMaxParallelism(ranks);
         if (sinks.events() != null) {
             trainer.sinkTo(sinks.events()).uid("trainer-event-sink").name("trainer events").setParallelism(1);
         }
