@@ -141,8 +141,7 @@ public final class TrainerStateSerializer {
         if (x.length % channels != 0) {
             throw new IllegalArgumentException("Corrupt trainer state: image " + id + " of " + x.length + " floats is not " + channels + " channels");
         }
-        float[][] lut = new float[channels][256];
-        for (int c = 0; c < channels; c++) for (int v = 0; v < 256; v++) lut[c][v] = n.apply(c, v);
+        float[][] lut = n.table();
         int plane = x.length / channels;
         byte[] px = new byte[x.length];
         for (int i = 0; i < x.length; i++) {

@@ -47,10 +47,7 @@ public final class Augmenter {
     public Augmenter(AugmentConfig config, Normalization normalization) {
         this.config = Objects.requireNonNull(config, "config");
         this.normalization = Objects.requireNonNull(normalization, "normalization");
-        this.lut = new float[normalization.channels()][256];
-        for (int c = 0; c < lut.length; c++) {
-            for (int v = 0; v < 256; v++) lut[c][v] = normalization.apply(c, v);
-        }
+        this.lut = normalization.table();
     }
 
     /** The augmentation settings. */

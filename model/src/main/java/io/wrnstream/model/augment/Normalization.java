@@ -66,6 +66,15 @@ public record Normalization(float[] mean, float[] std) {
         return mean.length;
     }
 
+    /** {@code table()[c][v]} = {@link #apply}{@code (c, v)}: the normalised value of every byte in every channel. */
+    public float[][] table() {
+        float[][] t = new float[mean.length][256];
+        for (int c = 0; c < t.length; c++) {
+            for (int v = 0; v < 256; v++) t[c][v] = apply(c, v);
+        }
+        return t;
+    }
+
     /** Normalised value of pixel byte {@code v} (0..255) in channel {@code c}; the formula every path uses. */
     public float apply(int c, int v) {
         return (v / 255f - mean[c]) / std[c];

@@ -42,10 +42,7 @@ public record PixelBatch(byte[] pixels, int[] labels, int channels, int height, 
 
     /** The normalised float batch, bit-identical to what the augmenter's float path writes for the same pixels. */
     public Batch toBatch() {
-        float[][] lut = new float[channels][256];
-        for (int c = 0; c < channels; c++) {
-            for (int v = 0; v < 256; v++) lut[c][v] = normalization.apply(c, v);
-        }
+        float[][] lut = normalization.table();
         float[] x = new float[pixels.length];
         int plane = height * width;
         for (int i = 0; i < pixels.length; i++) x[i] = lut[(i / plane) % channels][pixels[i] & 0xFF];
