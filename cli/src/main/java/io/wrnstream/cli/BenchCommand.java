@@ -88,7 +88,8 @@ public final class BenchCommand implements Callable<Integer> {
     static final Duration GROUP_TIMEOUT = Duration.ofSeconds(60);
 
     /** One rank's timed run: step, in-engine and exchange times per step (ms), its run facts and its final snapshot's CRC-32. */
-    private record Timing(double[] ms, double[] insideMs, double[] exchangeMs, Map<String, Object> runFacts, long crc) {}
+    /** One engine's step times, and its process's peak RSS after the steps (before the final snapshot's copy). */
+    private record Timing(double[] ms, double[] insideMs, double[] exchangeMs, Map<String, Object> runFacts, long peakRssMb, long crc) {}
 
     @Override
     public Integer call() {
@@ -144,7 +145,9 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("step_ms_p90", round(p90));
         out.put("step_ms_min", round(sorted[0]));
         out.put("steps", steps);
-        out.put("peak_rss_mb", peakRssMb());
+        // training's peak (what PyTorch's side reports), and the peak once the state was also snapshotted to bytes
+        out.put("peak_rss_mb", t.peakRssMb());
+        out.put("peak_rss_mb_with_snapshot", peakRssMb());
         out.put("threads", usedThreads);
         out.put("onednn", onednn);
         out.put("fast_path", dl4j && on);
@@ -172,7 +175,7 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6s %8s %12s %10s %10s %12s %8s%n",
                 "model", "engine", "prec", "batch", "threads", "images/s", "p50 ms", "p90 ms", "peak RSS MB", "oneDNN");
         System.out.printf(Locale.ROOT, "%-10s %-9s %-5s %6d %8d %12.1f %10.1f %10.1f %12d %8s%n",
-                wrn.name(), engine, config.precision(), batch, usedThreads, batch / (p50 / 1000.0), p50, p90, peakRssMb(), onednn);
+                wrn.name(), engine, config.precision(), batch, usedThreads, batch / (p50 / 1000.0), p50, p90, t.peakRssMb(), onednn);
         if (ranks > 1) {
             System.out.printf(Locale.ROOT, "%d ranks on %s, %d images each: exchange p50 %.1f ms, replicas identical: %s %s%n", ranks,
                     out.get("rank_devices"), batch / ranks, out.get("exchange_ms_p50"), out.get("replicas_identical"), out.get("replica_crcs"));
@@ -200,7 +203,8 @@ public final class BenchCommand implements Callable<Integer> {
                 progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
             }
             progress.finish(warmup + steps, "");
-            return new Timing(ms, insideMs, null, e.runFacts(), crc(e.snapshot()));
+            long rss = peakRssMb();
+            return new Timing(ms, insideMs, null, e.runFacts(), rss, crc(e.snapshot()));
         }
     }
 
@@ -259,7 +263,8 @@ public final class BenchCommand implements Callable<Integer> {
                 if (progress != null) progress.update(warmup + i + 1, String.format(Locale.ROOT, "%.0f ms/step", ms[i]));
             }
             if (progress != null) progress.finish(warmup + steps, "");
-            return new Timing(ms, insideMs, exchangeMs, e.runFacts(), crc(e.snapshot()));
+            long rss = peakRssMb();
+            return new Timing(ms, insideMs, exchangeMs, e.runFacts(), rss, crc(e.snapshot()));
         }
     }
 

@@ -115,7 +115,63 @@ public final class LibtorchEngine extends AbstractEngine {
 
     private record Block(Bn bn1, Tensor conv1, Bn bn2, Tensor conv2, Tensor shortcut, long stride) {}
 
-    private LibtorchEngine(TrainConfig config, EngineOptions options, float[] params, float[] updater, long step, long imagesSeen) {
+    /**
+     * Where a new engine's values come from, one layout entry at a time, so that no full copy of the model lives on the
+     * Java heap while the native buffers are filled (for WRN-28-10 two such copies were 292 MB).
+     */
+    private interface Init {
+        /** Calls {@code sink} with every entry's values, in layout order. */
+        void params(java.util.function.BiConsumer<ParamLayout.Entry, float[]> sink);
+
+        /** The momentum of a trainable entry, or null for zeros. */
+        float[] momentum(ParamLayout.Entry e);
+    }
+
+    /** Values from a snapshot's flat arrays (checked against the layout). */
+    private static Init fromArrays(ParamLayout layout, TrainConfig config, float[] params, float[] updater) {
+        if (params.length != layout.length()) {
+            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
+                    + " has " + layout.length());
+        }
+        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
+        if (updater.length != updLength) {
+            throw new IllegalArgumentException("Snapshot has " + updater.length + " optimiser values, expected " + updLength);
+        }
+        return new Init() {
+            @Override
+            public void params(java.util.function.BiConsumer<ParamLayout.Entry, float[]> sink) {
+                for (ParamLayout.Entry e : layout.entries()) sink.accept(e, slice(params, e.offset(), e.length()));
+            }
+
+            @Override
+            public float[] momentum(ParamLayout.Entry e) {
+                return updater.length == 0 ? null : slice(updater, e.updaterOffset(), e.length());
+            }
+        };
+    }
+
+    /**
+     * Fresh values drawn from {@code seed} ({@link ParamLayout#initialValues}) in this engine's forms: the running
+     * variance 1 (the canonical {@code log10(std)} 0), momentum zero.
+     */
+    private static Init fresh(ParamLayout layout, long seed) {
+        return new Init() {
+            @Override
+            public void params(java.util.function.BiConsumer<ParamLayout.Entry, float[]> sink) {
+                layout.initialValues(seed, (e, values) -> {
+                    if (e.kind() == ParamLayout.Kind.BN_LOG10_STD) java.util.Arrays.fill(values, 1f);
+                    sink.accept(e, values);
+                });
+            }
+
+            @Override
+            public float[] momentum(ParamLayout.Entry e) {
+                return null;
+            }
+        };
+    }
+
+    private LibtorchEngine(TrainConfig config, EngineOptions options, Init init, long step, long imagesSeen) {
         super(config, step, imagesSeen, TorchEngineProvider.NAME);
         this.layout = ParamLayout.of(config.wrn());
         this.bf16 = "bf16".equals(config.precision());
@@ -130,14 +186,7 @@ public final class LibtorchEngine extends AbstractEngine {
         this.device = cuda ? new Device(DeviceType.CUDA, (byte) (spec.contains(":") ? Integer.parseInt(spec.substring(5)) : 0))
                 : new Device(DeviceType.CPU);
 
-        if (params.length != layout.length()) {
-            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
-                    + " has " + layout.length());
-        }
         long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
-        if (updater.length != updLength) {
-            throw new IllegalArgumentException("Snapshot has " + updater.length + " optimiser values, expected " + updLength);
-        }
         // Offsets in the flat trainable buffers: weight-decayed entries first, so that decay is one op on a prefix.
         boolean decayBn = config.optim().decayBatchNorm();
         Map<String, Long> flatOffset = new HashMap<>();
@@ -170,9 +219,8 @@ public final class LibtorchEngine extends AbstractEngine {
             this.decayedGrads = flatGrads.narrow(0, 0, decayed);
             this.flatStats = deviceZeros(statsLength);
             this.startStats = deviceZeros(statsLength);
-            long statOffset = 0;
-            for (ParamLayout.Entry e : layout.entries()) {
-                float[] values = slice(params, e.offset(), e.length());
+            long[] statOffset = {0};
+            init.params((e, values) -> {
                 Tensor t;
                 Tensor m = null;
                 if (e.kind().trainable()) {
@@ -184,16 +232,17 @@ public final class LibtorchEngine extends AbstractEngine {
                     t.mutable_grad().put(view(flatGrads, at, e.shape()));
                     if (flatMomentum != null) {
                         m = view(flatMomentum, at, e.shape());
-                        fill(m, slice(updater, e.updaterOffset(), e.length()), e.shape());
+                        float[] momentum = init.momentum(e);
+                        if (momentum != null) fill(m, momentum, e.shape()); // else it stays zero
                     }
                 } else {
-                    t = view(flatStats, statOffset, e.shape());
+                    t = view(flatStats, statOffset[0], e.shape());
                     fill(t, values, e.shape());
-                    statOffset += e.length();
+                    statOffset[0] += e.length();
                 }
                 slots.add(new Slot(e, t, m));
                 byName.put(e.name(), t);
-            }
+            });
         }
         Topology t = config.wrn().topology();
         this.stem = byName.get(Topology.STEM + "_W");
@@ -225,11 +274,9 @@ public final class LibtorchEngine extends AbstractEngine {
     /** A fresh engine on the device {@code options} names, weights initialised from {@code config.seed()}. */
     public static LibtorchEngine create(TrainConfig config, EngineOptions options) {
         TorchNatives.load();
-        ParamLayout layout = ParamLayout.of(config.wrn());
-        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
-        LibtorchEngine e = new LibtorchEngine(config, options, initialParams(layout, config.seed()), new float[(int) updLength], 0, 0);
+        LibtorchEngine e = new LibtorchEngine(config, options, fresh(ParamLayout.of(config.wrn()), config.seed()), 0, 0);
         LOG.info("Created libtorch engine for {} ({} trainable parameters) on {} in {}{}: {}", config.wrn().name(),
-                layout.trainableLength(), e.deviceType, config.precision(), e.channelsLast ? " channels-last" : "", config);
+                e.layout.trainableLength(), e.deviceType, config.precision(), e.channelsLast ? " channels-last" : "", config);
         if (e.deviceType == DeviceType.CPU && TorchNatives.gpuBuild()) {
             LOG.warn("libtorch's GPU build found no usable CUDA device (device={}): training on the CPU", options.device());
         }
@@ -245,7 +292,8 @@ public final class LibtorchEngine extends AbstractEngine {
     public static LibtorchEngine restore(EngineState state, EngineOptions options) {
         TorchNatives.load();
         EngineState s = state.inForms(EngineState.Forms.TORCH);  // running variance and lr-free momentum, as libtorch holds them
-        return new LibtorchEngine(s.config(), options, s.params(), s.updater(), s.step(), s.imagesSeen());
+        ParamLayout layout = ParamLayout.of(s.config().wrn());
+        return new LibtorchEngine(s.config(), options, fromArrays(layout, s.config(), s.params(), s.updater()), s.step(), s.imagesSeen());
     }
 
     /**
@@ -437,6 +485,41 @@ public final class LibtorchEngine extends AbstractEngine {
             }
         }
         return state(params, updater, EngineState.Forms.TORCH);
+    }
+
+    /**
+     * The snapshot bytes written straight from the native tensors, a chunk at a time: the same bytes as
+     * {@code exportState().toBytes()} without the full float copies of parameters and momentum on the Java heap.
+     */
+    @Override
+    protected byte[] encodeState() {
+        boolean momentum = config.optim().momentum() > 0;
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            return EngineState.encode(config, step(), imagesSeen(), EngineState.Forms.TORCH, layout.length(),
+                    momentum ? layout.trainableLength() : 0, (array, out) -> {
+                        float[] chunk = new float[1 << 16];
+                        long written = 0;
+                        for (Slot s : slots) {
+                            ParamLayout.Entry e = s.entry();
+                            Tensor t = array == 0 ? s.tensor() : s.momentum();
+                            if (t == null) continue;
+                            out.position(Math.toIntExact(array == 0 ? e.offset() : e.updaterOffset()));
+                            Tensor c = t.detach().cpu().contiguous();
+                            org.bytedeco.javacpp.FloatPointer values = c.data_ptr_float();
+                            for (long i = 0, n = e.length(); i < n; i += chunk.length) {
+                                int m = (int) Math.min(chunk.length, n - i);
+                                values.position(i).get(chunk, 0, m);
+                                out.put(chunk, 0, m);
+                            }
+                            c.close();
+                            written += e.length();
+                        }
+                        if (written != out.limit()) {
+                            throw new IllegalStateException("Snapshot array " + array + ": " + written + " of " + out.limit() + " values written");
+                        }
+                        out.position(out.limit());
+                    });
+        }
     }
 
     /** Whether this engine computes on a CUDA device. */

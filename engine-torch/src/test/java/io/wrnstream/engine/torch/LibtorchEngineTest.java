@@ -62,6 +62,23 @@ class LibtorchEngineTest {
     }
 
     @Test
+    void snapshotWrittenStraightFromTheTensorsEqualsTheEncodedCopy() {
+        // snapshot() writes the native tensors into the bytes a chunk at a time; it must be byte for byte what encoding
+        // the exported copy gives, for row-major and channels-last weights, and a fresh engine must start from exactly
+        // ParamLayout.initialParams (filled one entry at a time; running variance 1, which is log10(std) 0).
+        for (String precision : new String[] {"fp32", "bf16"}) {
+            TrainConfig c = TinyData.tiny(0).withEngine("libtorch", precision);
+            try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                float[] initial = ParamLayout.of(c.wrn()).initialParams(c.seed());
+                assertThat(e.snapshotState().canonical().params()).as(precision + " fresh parameters").containsExactly(initial);
+                assertThat(e.snapshotState().updater()).as("fresh momentum").containsOnly(0f);
+                for (int i = 0; i < 2; i++) e.trainStep(TinyData.batch(c, 8, 30 + i));
+                assertThat(e.snapshot()).as(precision).isEqualTo(e.snapshotState().toBytes());
+            }
+        }
+    }
+
+    @Test
     void oneStepChangesParametersAndCountsStepsAndImages() {
         TrainConfig c = tiny(0);
         try (LibtorchEngine e = LibtorchEngine.create(c)) {

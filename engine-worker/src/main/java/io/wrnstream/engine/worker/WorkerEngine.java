@@ -93,8 +93,9 @@ public final class WorkerEngine extends AbstractEngine {
     public static WorkerEngine create(TrainConfig config, EngineOptions options) {
         ParamLayout layout = ParamLayout.of(config.wrn());
         long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
-        // the initial running variance 1 is log10(std) 0 as well: the canonical initial weights are PyTorch's too
-        WorkerEngine e = new WorkerEngine(config, options, layout.initialParams(config.seed()), new float[(int) updLength], 0, 0);
+        // the worker holds PyTorch's forms: the canonical log10(std) 0 becomes the running variance 1
+        float[] params = new EngineState(config, 0, 0, layout.initialParams(config.seed()), new float[0]).inForms(EngineState.Forms.TORCH).params();
+        WorkerEngine e = new WorkerEngine(config, options, params, new float[(int) updLength], 0, 0);
         LOG.info("Created worker engine for {} ({} trainable parameters) on {} ({}, PyTorch {}, Python {}) in {}: {}",
                 config.wrn().name(), layout.trainableLength(), e.info.path("device").asText(), e.info.path("device_name").asText(),
                 e.info.path("torch").asText(), e.info.path("python").asText(), config.precision(), config);

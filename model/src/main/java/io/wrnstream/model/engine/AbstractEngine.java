@@ -227,7 +227,16 @@ public abstract class AbstractEngine implements TrainingEngine {
 
     @Override
     public final byte[] snapshot() {
-        return snapshotState().toBytes();
+        checkOpen();
+        return encodeState();
+    }
+
+    /**
+     * The bytes of {@link EngineState#toBytes()} for the current state; an engine that holds its state natively can
+     * override this to write it straight into the snapshot ({@link EngineState#encode}) instead of through a copy.
+     */
+    protected byte[] encodeState() {
+        return exportState().toBytes();
     }
 
     @Override

@@ -130,21 +130,31 @@ public final class ParamLayout {
      */
     public float[] initialParams(long seed) {
         float[] p = new float[Math.toIntExact(length)];
+        initialValues(seed, (e, values) -> System.arraycopy(values, 0, p, (int) e.offset(), values.length));
+        return p;
+    }
+
+    /**
+     * The values {@link #initialParams(long)} holds, one array at a time in canonical order (the same random stream),
+     * for an engine that fills native memory without a full copy on the Java heap.
+     */
+    public void initialValues(long seed, java.util.function.BiConsumer<Entry, float[]> sink) {
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
         for (Entry e : entries) {
-            int off = (int) e.offset(), n = (int) e.length();
+            int n = (int) e.length();
+            float[] p = new float[n];
             long[] s = e.shape();
             switch (e.kind()) {
                 case CONV_WEIGHT, DENSE_WEIGHT -> {
                     long fanIn = n / s[0];
                     double std = Math.sqrt(2.0 / fanIn);
-                    for (int i = 0; i < n; i++) p[off + i] = (float) (random.nextGaussian() * std);
+                    for (int i = 0; i < n; i++) p[i] = (float) (random.nextGaussian() * std);
                 }
-                case BN_GAMMA -> java.util.Arrays.fill(p, off, off + n, 1f);
+                case BN_GAMMA -> java.util.Arrays.fill(p, 1f);
                 case BN_BETA, BN_MEAN, BN_LOG10_STD, DENSE_BIAS -> { /* zeros; log10(std) 0 is variance 1 */ }
             }
+            sink.accept(e, p);
         }
-        return p;
     }
 
     /** The arrays in canonical order. */
