@@ -14,6 +14,11 @@ the table adds the ratio of the fastest single steps, the ones least disturbed b
 
 With several --wrn-stream builds every round rotates the order of all sides (each build and PyTorch), and the table
 gives each build's row against PyTorch and the ratio of every build to the first one.
+
+wrn-stream's launcher runs the JVM with the glibc allocator settings of bin/glibc-tunables (memory reused from step to
+step instead of faulted in afresh). PyTorch gains from them too, so by default (--pytorch-allocator both) PyTorch runs
+twice per round: as users run it (side "pytorch", glibc's defaults) and with the same settings ("pytorch-tuned"), and
+the table sets wrn-stream against each.
 """
 import argparse
 import json
@@ -63,8 +68,8 @@ def last_json(stdout, what):
     raise RuntimeError(f"{what} printed no JSON line:\n{stdout[-2000:]}")
 
 
-def run(cmd, what, timeout):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+def run(cmd, what, timeout, env=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if p.returncode != 0:
         raise RuntimeError(f"{what} failed with exit code {p.returncode}: {' '.join(cmd)}\n{p.stderr[-3000:]}")
     return last_json(p.stdout, what)
@@ -87,6 +92,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="compute threads on both sides (0: all cores)")
     ap.add_argument("--out", default="bench-vs-pytorch.jsonl", help="JSON-lines file (default: %(default)s)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds one run may take (default: %(default)s)")
+    ap.add_argument("--pytorch-allocator", choices=["default", "tuned", "both"], default="both",
+                    help="PyTorch with glibc's allocator defaults, with bin/glibc-tunables, or both (default: %(default)s)")
     ap.add_argument("--wrn-stream", nargs="+", default=None, metavar="NAME=COMMAND", dest="builds",
                     help="wrn-stream builds to compare, each a name and its launcher (default: one, wrn-stream=$WRN_STREAM "
                          "or bin/wrn-stream)")
@@ -109,6 +116,12 @@ def main():
             ap.error(f"Invalid value '{b}' for --wrn-stream: must be NAME=COMMAND with a unique NAME other than pytorch")
         builds.append((name, cmd.split()))
     py = os.environ.get("PYTORCH_PYTHON", "/usr/bin/python3")
+    with open(os.path.join(ROOT, "bin", "glibc-tunables")) as f:
+        tunables = f.read().strip()
+    plain_env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
+    pytorch_sides = {"default": [("pytorch", plain_env)], "tuned": [("pytorch-tuned", {**plain_env, "GLIBC_TUNABLES": tunables})]}
+    pytorch_sides["both"] = pytorch_sides["default"] + pytorch_sides["tuned"]
+    pytorch_sides = pytorch_sides[a.pytorch_allocator]
 
     out = open(a.out, "w")
 
@@ -122,7 +135,8 @@ def main():
     torch_version = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                                    text=True, check=True).stdout.strip()
     emit({"kind": "machine", **m, "pytorch": torch_version, "threads": threads, "load_avg_1m": load_avg(),
-          "builds": {name: " ".join(cmd) for name, cmd in builds},
+          "builds": {name: " ".join(cmd) for name, cmd in builds}, "glibc_tunables": tunables,
+          "pytorch_sides": [name for name, _ in pytorch_sides],
           "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     common = ["--batch", None, "--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(threads)]
     results = []
@@ -130,13 +144,13 @@ def main():
         for prec in a.precisions:
             for rnd in range(a.rounds):
                 args = ["--model", model] + [str(batch) if x is None else x for x in common] + ["--precision", prec]
-                sides = [(name, cmd + ["bench", "--engine", "libtorch"] + args) for name, cmd in builds]
-                sides.append(("pytorch", [py, os.path.join(HERE, "pytorch_wrn.py")] + args))
+                sides = [(name, cmd + ["bench", "--engine", "libtorch"] + args, None) for name, cmd in builds]
+                sides += [(name, [py, os.path.join(HERE, "pytorch_wrn.py")] + args, env) for name, env in pytorch_sides]
                 k = rnd % len(sides)  # rotate: every side takes every position in turn
                 sides = sides[k:] + sides[:k]
-                for side, cmd in sides:
+                for side, cmd, env in sides:
                     before = load_avg()
-                    b = run(cmd, side, a.timeout)
+                    b = run(cmd, side, a.timeout, env)
                     rec = {"kind": "run", "round": rnd, "side": side, "load_avg_1m": before, "bench": b}
                     results.append(rec)
                     emit(rec)
@@ -147,6 +161,9 @@ def main():
     return 0
 
 
+PYTORCH_SIDES = ("pytorch", "pytorch-tuned")
+
+
 def summarize(results, rows, precisions, rounds, steps, m, torch_version, threads, emit, builds):
     """Summary lines and the table, one row per build; rows with no run of one side yet are left out."""
     table = []
@@ -155,16 +172,17 @@ def summarize(results, rows, precisions, rounds, steps, m, torch_version, thread
             def of(side):
                 return [r for r in results if r["side"] == side and r["bench"]["model"] == model
                         and r["bench"]["batch"] == batch and r["bench"]["precision"] == prec]
-            p = of("pytorch")
-            for build in builds:
-                w = of(build)
-                if not w or not p:
-                    continue
-                summary_row(table, emit, build, model, batch, prec, w, p)
+            for against in PYTORCH_SIDES:
+                p = of(against)
+                for build in builds:
+                    w = of(build)
+                    if not w or not p:
+                        continue
+                    summary_row(table, emit, build, model, batch, prec, w, p, against)
     print_table(table, rounds, steps, m, torch_version, threads, emit, builds)
 
 
-def summary_row(table, emit, build, model, batch, prec, w, p):
+def summary_row(table, emit, build, model, batch, prec, w, p, against="pytorch"):
     """One build against PyTorch for one model and precision: medians, fastest steps, peak RSS, load."""
     wi = statistics.median(r["bench"]["images_per_sec"] for r in w)
     pi = statistics.median(r["bench"]["images_per_sec"] for r in p)
@@ -174,7 +192,7 @@ def summary_row(table, emit, build, model, batch, prec, w, p):
     wr = max(r["bench"]["peak_rss_mb"] for r in w)
     pr = max(r["bench"]["peak_rss_mb"] for r in p)
     loads = [r["load_avg_1m"] for r in w + p]
-    row = {"kind": "summary", "side": build, "model": model, "batch": batch, "precision": prec, "rounds": len(w),
+    row = {"kind": "summary", "side": build, "against": against, "model": model, "batch": batch, "precision": prec, "rounds": len(w),
            "wrn_stream_images_per_sec": wi, "pytorch_images_per_sec": pi, "speed_ratio": round(wi / pi, 3),
            "wrn_stream_best_images_per_sec": wb, "pytorch_best_images_per_sec": pb,
            "best_step_ratio": round(wb / pb, 3),
@@ -192,13 +210,16 @@ def print_table(table, rounds, steps, m, torch_version, threads, emit, builds):
           f"AVX-512-BF16 {'yes' if m['avx512_bf16'] else 'no'}, {m['memory_gb']} GB; PyTorch {torch_version}; "
           f"{threads} threads; median of {rounds} alternated runs, each the median of {steps} steps\n", file=e)
     several = len(builds) > 1
-    print(("| model, batch | precision |" + (" build |" if several else "")
+    both = len({r["against"] for r in table}) > 1
+    print(("| model, batch | precision |" + (" build |" if several else "") + (" PyTorch's allocator |" if both else "")
            + " wrn-stream images/s | PyTorch images/s | ratio | best step ratio "
            "| wrn-stream peak RSS MB | PyTorch peak RSS MB | RSS ratio | load avg |"), file=e)
-    print("|---|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|---|", file=e)
+    print("|---|---|" + ("---|" if several else "") + ("---|" if both else "") + "---|---|---|---|---|---|---|---|", file=e)
     for r in table:
         recipe = "fp32" if r["precision"] == "fp32" else "bf16 (PyTorch: autocast + channels-last)"
         build = f" {r['side']} |" if several else ""
+        if both:
+            build += " glibc defaults |" if r["against"] == "pytorch" else " bin/glibc-tunables |"
         print(f"| {r['model']}, {r['batch']} | {recipe} |{build} {r['wrn_stream_images_per_sec']:.1f} "
               f"| {r['pytorch_images_per_sec']:.1f} | **{r['speed_ratio']:.2f}** | {r['best_step_ratio']:.2f} "
               f"| {r['wrn_stream_peak_rss_mb']} "
@@ -211,7 +232,7 @@ def print_table(table, rounds, steps, m, torch_version, threads, emit, builds):
         for r in table:
             b = next((x for x in table if x["side"] == base and x["model"] == r["model"] and x["batch"] == r["batch"]
                       and x["precision"] == r["precision"]), None)
-            if b is None or r["side"] == base:
+            if b is None or r["side"] == base or r["against"] != "pytorch":
                 continue
             ratio = {"kind": "build-ratio", "side": r["side"], "base": base, "model": r["model"], "batch": r["batch"],
                      "precision": r["precision"],

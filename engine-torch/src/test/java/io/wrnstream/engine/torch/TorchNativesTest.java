@@ -13,6 +13,13 @@ class TorchNativesTest {
     private static final Path LIBJAVA = Path.of(System.getProperty("java.home"), "lib", "libjava.so");
 
     @Test
+    void theAllocatorAdviceIsWhatTheLauncherSets() throws IOException {
+        Path file = Path.of(System.getProperty("user.dir")).getParent().resolve("bin/glibc-tunables");
+        org.assertj.core.api.Assertions.assertThat(java.nio.file.Files.readString(file).strip())
+                .as("bin/glibc-tunables and TorchNatives.RECOMMENDED_TUNABLES").isEqualTo(TorchNatives.RECOMMENDED_TUNABLES);
+    }
+
+    @Test
     void readsTheLibrariesAnElfSharedObjectNeeds() throws IOException {
         // the JDK's own libjava.so links against libjvm.so and libc, like ldd says
         assertThat(TorchNatives.neededLibraries(LIBJAVA)).contains("libjvm.so").anyMatch(l -> l.startsWith("libc.so"));
