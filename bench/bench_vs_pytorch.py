@@ -15,10 +15,10 @@ the table adds the ratio of the fastest single steps, the ones least disturbed b
 With several --wrn-stream builds every round rotates the order of all sides (each build and PyTorch), and the table
 gives each build's row against PyTorch and the ratio of every build to the first one.
 
-wrn-stream's launcher runs the JVM with the glibc allocator settings of bin/glibc-tunables (memory reused from step to
-step instead of faulted in afresh). PyTorch gains from them too, so by default (--pytorch-allocator both) PyTorch runs
-twice per round: as users run it (side "pytorch", glibc's defaults) and with the same settings ("pytorch-tuned"), and
-the table sets wrn-stream against each.
+wrn-stream's launcher runs the JVM with the native allocator of bin/allocator-env (jemalloc, or glibc with
+bin/glibc-tunables: memory reused from step to step instead of faulted in afresh). PyTorch gains from it too, so by
+default (--pytorch-allocator both) PyTorch runs twice per round: as users run it (side "pytorch", glibc's defaults) and
+with the same allocator ("pytorch-same-allocator"), and the table sets wrn-stream against each.
 """
 import argparse
 import json
@@ -92,8 +92,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="compute threads on both sides (0: all cores)")
     ap.add_argument("--out", default="bench-vs-pytorch.jsonl", help="JSON-lines file (default: %(default)s)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds one run may take (default: %(default)s)")
-    ap.add_argument("--pytorch-allocator", choices=["default", "tuned", "both"], default="both",
-                    help="PyTorch with glibc's allocator defaults, with bin/glibc-tunables, or both (default: %(default)s)")
+    ap.add_argument("--pytorch-allocator", choices=["default", "same", "both"], default="both",
+                    help="PyTorch with glibc's allocator defaults, with wrn-stream's (bin/allocator-env), or both (default: %(default)s)")
     ap.add_argument("--wrn-stream", nargs="+", default=None, metavar="NAME=COMMAND", dest="builds",
                     help="wrn-stream builds to compare, each a name and its launcher (default: one, wrn-stream=$WRN_STREAM "
                          "or bin/wrn-stream)")
@@ -116,11 +116,11 @@ def main():
             ap.error(f"Invalid value '{b}' for --wrn-stream: must be NAME=COMMAND with a unique NAME other than pytorch")
         builds.append((name, cmd.split()))
     py = os.environ.get("PYTORCH_PYTHON", "/usr/bin/python3")
-    with open(os.path.join(ROOT, "bin", "glibc-tunables")) as f:
-        tunables = f.read().strip()
-    plain_env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
-    pytorch_sides = {"default": [("pytorch", plain_env)], "tuned": [("pytorch-tuned", {**plain_env, "GLIBC_TUNABLES": tunables})]}
-    pytorch_sides["both"] = pytorch_sides["default"] + pytorch_sides["tuned"]
+    plain_env = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_VARS}
+    tuned = allocator_env(plain_env)
+    tunables = " ".join(f"{k}={v}" for k, v in tuned.items())
+    pytorch_sides = {"default": [("pytorch", plain_env)], "same": [("pytorch-same-allocator", {**plain_env, **tuned})]}
+    pytorch_sides["both"] = pytorch_sides["default"] + pytorch_sides["same"]
     pytorch_sides = pytorch_sides[a.pytorch_allocator]
 
     out = open(a.out, "w")
@@ -135,7 +135,7 @@ def main():
     torch_version = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                                    text=True, check=True).stdout.strip()
     emit({"kind": "machine", **m, "pytorch": torch_version, "threads": threads, "load_avg_1m": load_avg(),
-          "builds": {name: " ".join(cmd) for name, cmd in builds}, "glibc_tunables": tunables,
+          "builds": {name: " ".join(cmd) for name, cmd in builds}, "allocator": tunables,
           "pytorch_sides": [name for name, _ in pytorch_sides],
           "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     common = ["--batch", None, "--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(threads)]
@@ -161,7 +161,14 @@ def main():
     return 0
 
 
-PYTORCH_SIDES = ("pytorch", "pytorch-tuned")
+PYTORCH_SIDES = ("pytorch", "pytorch-same-allocator", "pytorch-tuned")  # pytorch-tuned: older files (glibc tunables)
+ALLOCATOR_VARS = ("LD_PRELOAD", "MALLOC_CONF", "GLIBC_TUNABLES")
+
+
+def allocator_env(env):
+    """The NAME=VALUE settings bin/allocator-env gives wrn-stream's JVM (jemalloc or glibc tunables), as a dict."""
+    out = subprocess.run([os.path.join(ROOT, "bin", "allocator-env")], capture_output=True, text=True, check=True, env=env).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def summarize(results, rows, precisions, rounds, steps, m, torch_version, threads, emit, builds):
@@ -211,7 +218,7 @@ def print_table(table, rounds, steps, m, torch_version, threads, emit, builds):
           f"{threads} threads; median of {rounds} alternated runs, each the median of {steps} steps\n", file=e)
     several = len(builds) > 1
     both = len({r["against"] for r in table}) > 1
-    print(("| model, batch | precision |" + (" build |" if several else "") + (" PyTorch's allocator |" if both else "")
+    print(("| model, batch | precision |" + (" build |" if several else "") + (" PyTorch's native allocator |" if both else "")
            + " wrn-stream images/s | PyTorch images/s | ratio | best step ratio "
            "| wrn-stream peak RSS MB | PyTorch peak RSS MB | RSS ratio | load avg |"), file=e)
     print("|---|---|" + ("---|" if several else "") + ("---|" if both else "") + "---|---|---|---|---|---|---|---|", file=e)
@@ -219,7 +226,7 @@ def print_table(table, rounds, steps, m, torch_version, threads, emit, builds):
         recipe = "fp32" if r["precision"] == "fp32" else "bf16 (PyTorch: autocast + channels-last)"
         build = f" {r['side']} |" if several else ""
         if both:
-            build += " glibc defaults |" if r["against"] == "pytorch" else " bin/glibc-tunables |"
+            build += {"pytorch": " as users run it |", "pytorch-tuned": " glibc tunables |"}.get(r["against"], " wrn-stream's |")
         print(f"| {r['model']}, {r['batch']} | {recipe} |{build} {r['wrn_stream_images_per_sec']:.1f} "
               f"| {r['pytorch_images_per_sec']:.1f} | **{r['speed_ratio']:.2f}** | {r['best_step_ratio']:.2f} "
               f"| {r['wrn_stream_peak_rss_mb']} "

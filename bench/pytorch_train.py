@@ -2,7 +2,8 @@
 user would, on the same data with the same recipe: the WRN of pytorch_wrn.py, SGD lr 0.1 (the step schedule's first
 60 epochs are at 0.1), Nesterov momentum 0.9, weight decay 5e-4, batch 128, a fresh seeded shuffle per epoch,
 reflection pad 4 + random 32x32 crop + horizontal flip with p 0.5, (x/255 - mean)/std with CIFAR-10's statistics;
-evaluation on the whole test set at the end. fp32, or bf16 = autocast("cpu", bfloat16) + channels_last.
+evaluation on the whole test set at the end. fp32, or bf16 = autocast("cpu", bfloat16); model and input channels_last
+in both (PyTorch's fastest layout on the CPU, as in pytorch_wrn.py).
 
   python3 bench/pytorch_train.py --data ../shared/datasets/cifar10-jpeg --model wrn-16-2 --precision bf16 --seed 1
 
@@ -79,7 +80,7 @@ def main():
     xtr, ytr = read_split(a.data, "train")
     xte, yte = read_split(a.data, "test")
     bf16 = a.precision == "bf16"
-    fmt = torch.channels_last if bf16 else torch.contiguous_format
+    fmt = torch.channels_last
     model = WideResNet(depth, widen).to(memory_format=fmt)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     gen = torch.Generator().manual_seed(a.seed)

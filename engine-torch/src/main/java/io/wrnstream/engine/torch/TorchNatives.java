@@ -56,19 +56,23 @@ final class TorchNatives {
     private static volatile boolean advised;
 
     /**
-     * Logs once when the process runs glibc's allocator with its defaults: then every step's activations come from
-     * fresh mmap'ed or trimmed pages and fault in again (measured: 15% of a WRN-16-4 fp32 step on the CPU).
-     * {@code bin/wrn-stream} sets {@code GLIBC_TUNABLES}; Flink's images preload jemalloc.
+     * Logs once when the native allocator will fault every step's activations in afresh (measured: 20-25% of a
+     * WRN-16-4 step on the CPU): glibc's with its defaults, or jemalloc without {@code oversize_threshold:0}, which
+     * purges blocks over 8 MB at once (as in Flink's images, which preload it). {@code bin/wrn-stream} sets one up,
+     * see {@code bin/allocator-env}.
      */
     private static void adviseAllocator() {
         if (advised) return;
         advised = true;
         String tunables = System.getenv().getOrDefault("GLIBC_TUNABLES", "");
         String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
-        if (tunables.contains("mmap_max") || preload.contains("jemalloc") || preload.contains("tcmalloc")) return;
-        org.slf4j.LoggerFactory.getLogger(TorchNatives.class).info("glibc's default allocator: each training step faults its "
-                + "activations in afresh. For CPU training start the JVM with GLIBC_TUNABLES={} (bin/wrn-stream does) or with jemalloc "
-                + "preloaded (Flink's images do)", RECOMMENDED_TUNABLES);
+        String conf = System.getenv().getOrDefault("MALLOC_CONF", "");
+        if (tunables.contains("mmap_max") || preload.contains("tcmalloc")) return;
+        if (preload.contains("jemalloc") && conf.contains("oversize_threshold:0")) return;
+        org.slf4j.LoggerFactory.getLogger(TorchNatives.class).info("The native allocator ({}) faults each training step's large activations "
+                + "in afresh. For CPU training preload jemalloc with MALLOC_CONF=oversize_threshold:0, or set GLIBC_TUNABLES={} "
+                + "(bin/wrn-stream does either, see bin/allocator-env)", preload.contains("jemalloc") ? "jemalloc, MALLOC_CONF=" + conf : "glibc's defaults",
+                RECOMMENDED_TUNABLES);
     }
 
     /** The allocator settings of {@code bin/glibc-tunables}. */

@@ -79,6 +79,27 @@ class LibtorchEngineTest {
     }
 
     @Test
+    void bytesNormalisedOnTheDeviceTrainExactlyLikeBytesNormalisedInJava() {
+        // On a GPU the engine copies uint8 pixels and normalises them there (a table lookup); forced on here, on the
+        // CPU, that path must train bit for bit like the Java normalisation (PixelBatch.toBatch()), in both precisions.
+        for (String precision : new String[] {"fp32", "bf16"}) {
+            TrainConfig c = TinyData.tiny(0).withEngine("libtorch", precision);
+            byte[][] snapshots = new byte[2][];
+            for (int run = 0; run < 2; run++) {
+                System.setProperty(LibtorchEngine.NORMALIZE_ON_DEVICE_PROPERTY, Boolean.toString(run == 1));
+                try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                    for (int i = 0; i < 3; i++) e.trainStep(TinyData.pixelBatch(c, 8, 40 + i));
+                    e.trainStep(TinyData.pixelBatch(c, 5, 50)); // another batch size: the buffers follow
+                    snapshots[run] = e.snapshot();
+                } finally {
+                    System.clearProperty(LibtorchEngine.NORMALIZE_ON_DEVICE_PROPERTY);
+                }
+            }
+            assertThat(snapshots[1]).as(precision).isEqualTo(snapshots[0]);
+        }
+    }
+
+    @Test
     void oneStepChangesParametersAndCountsStepsAndImages() {
         TrainConfig c = tiny(0);
         try (LibtorchEngine e = LibtorchEngine.create(c)) {

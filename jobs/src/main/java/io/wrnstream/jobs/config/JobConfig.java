@@ -197,6 +197,10 @@ public final class JobConfig implements Serializable {
             .defaultValue(Duration.ofSeconds(2)),
             "With trainer.parallelism > 1: a rank that waited this long steps with the images it has (possibly none), so idle partitions never stall the others",
             duration(false));
+    public static final ConfigOption<String> TRAINER_OVERLAP = declare(key("trainer.overlap").stringType().defaultValue("auto"),
+            "Whether the engine steps on a thread of its own while the trainer assembles the next batch: true, false or auto "
+                    + "(true when the trainer trains on a GPU); a trainer that trains alone (trainer.parallelism=1)",
+            oneOf("auto", "true", "false"));
     public static final ConfigOption<Duration> TRAINER_GROUP_TIMEOUT = declare(key("trainer.group-timeout").durationType()
             .defaultValue(Duration.ofSeconds(90)),
             "With trainer.parallelism > 1: longest wait for the ranks to meet or for one all-reduce; keep it below task.cancellation.timeout (3min)",
@@ -307,6 +311,10 @@ public final class JobConfig implements Serializable {
         if (get(TRAINER_PARALLELISM) > 1 && !"libtorch".equals(get(ENGINE))) {
             throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " needs engine=libtorch (engine=" + get(ENGINE)
                     + " trains with one rank only): set engine=libtorch or trainer.parallelism=1");
+        }
+        if (get(TRAINER_PARALLELISM) > 1 && "true".equals(get(TRAINER_OVERLAP))) {
+            throw new IllegalStateException("trainer.overlap=true with trainer.parallelism=" + get(TRAINER_PARALLELISM)
+                    + ": data-parallel ranks step in lock-step; set trainer.overlap=auto or false, or trainer.parallelism=1");
         }
         if (get(TRAINER_PARALLELISM) > get(BATCH_SIZE)) {
             throw new IllegalStateException("trainer.parallelism=" + get(TRAINER_PARALLELISM) + " is larger than batch-size=" + get(BATCH_SIZE)

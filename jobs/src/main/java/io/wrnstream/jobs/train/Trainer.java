@@ -33,7 +33,14 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Not thread-safe: one thread drives it, like the engine it owns.
+ * <p><b>Overlap</b> ({@link #overlapSteps()}): the engine steps on a thread of its own while the caller keeps adding
+ * images, so the next minibatch is assembled (and, on a GPU, the caller's side of the pipeline keeps decoding) while
+ * the step runs. A step's result is taken, and everything that follows from it (events, bounds, snapshots) done, when
+ * the next batch is full, before a checkpoint's barrier, at the end of input or at close: the batches, the images each
+ * trains and every state a checkpoint holds are the same as without overlap; events of a step come one batch later.
+ * Every use of the engine after its creation happens on the step thread or after the step in flight has finished.
+ *
+ * <p>Not thread-safe: one thread drives it.
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -152,6 +159,14 @@ public final class Trainer implements AutoCloseable {
     private long trainedDigest;
     private long preparedDigest;
 
+    /** With overlap: the thread the engine steps on, and the step in flight (null: none). */
+    private java.util.concurrent.ExecutorService stepThread;
+    private InFlight inFlight;
+    /** Images handed to the engine, the step in flight included (the engine's own count lags while one is in flight). */
+    private long imagesSubmitted;
+
+    private record InFlight(java.util.concurrent.Future<StepResult> result, int images, long[] nanos) {}
+
     private Trainer(TrainConfig train, Settings settings, TrainingEngine engine, TrainerState restored, Outputs out, LongSupplier nanoClock) {
         this.train = Objects.requireNonNull(train, "train");
         this.normalization = Normalization.forChannels(train.wrn().channels());
@@ -171,6 +186,28 @@ public final class Trainer implements AutoCloseable {
         lastSnapshotNanos = nanoClock.getAsLong();
         lastStepEventNanos = lastSnapshotNanos;
         lastStepEventImages = engine.imagesSeen();
+        imagesSubmitted = engine.imagesSeen();
+    }
+
+    /**
+     * Steps the engine on a thread of its own from now on, overlapping each step with the assembly of the next batch
+     * (see the class comment). Only for a trainer that trains alone: a data-parallel rank's lock-step stays synchronous.
+     */
+    public Trainer overlapSteps() {
+        if (group != null) throw new IllegalStateException("A data-parallel rank steps in lock-step; trainer.overlap applies to a trainer that trains alone");
+        if (stepThread == null) {
+            stepThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "wrn-trainer-step");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return this;
+    }
+
+    /** Whether steps overlap the assembly of the next batch. */
+    public boolean overlapping() {
+        return stepThread != null;
     }
 
     /** A trainer of a fresh {@code engine} (built from {@code train}); it owns the engine from now on. */
@@ -248,6 +285,7 @@ public final class Trainer implements AutoCloseable {
             if (skipped > 0) LOG.info("Ignored {} images that arrived after training finished", skipped);
             return;
         }
+        completeInFlight();
         if (!finished) finishTraining();
         inputEnded = true;
         if (skipped > 0) LOG.info("Ignored {} images that arrived after training finished", skipped);
@@ -263,6 +301,7 @@ public final class Trainer implements AutoCloseable {
             groupBarrier(checkpointId);
             return;
         }
+        completeInFlight(); // the checkpoint holds every batch handed to the engine: wait for the one in flight, no longer
         long t0 = nanoClock.getAsLong();
         preparedEngine = engine.snapshot();
         preparedCheckpointId = checkpointId;
@@ -274,6 +313,7 @@ public final class Trainer implements AutoCloseable {
 
     /** The complete state for checkpoint {@code checkpointId}, using the copy {@link #beforeBarrier} took for it. */
     public Checkpoint checkpoint(long checkpointId) {
+        completeInFlight();
         boolean prepared = preparedCheckpointId == checkpointId;
         long t0 = nanoClock.getAsLong();
         byte[] engineBytes = prepared ? preparedEngine : engine.snapshot();
@@ -306,6 +346,17 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (stepThread != null) {
+            if (inFlight != null) {
+                try {
+                    inFlight.result().get(); // the engine must not be closed under a running step
+                } catch (Exception e) {
+                    LOG.debug("The step in flight at close failed", e);
+                }
+                inFlight = null;
+            }
+            stepThread.shutdownNow();
+        }
         engine.close();
     }
 
@@ -471,15 +522,58 @@ public final class Trainer implements AutoCloseable {
     /** Images the next step takes: the batch size, or fewer to stop exactly at {@code max-images}. */
     private int nextBatchSize() {
         long max = settings.maxImages();
-        return max > 0 ? (int) Math.max(1, Math.min(settings.batchSize(), max - engine.imagesSeen())) : settings.batchSize();
+        return max > 0 ? (int) Math.max(1, Math.min(settings.batchSize(), max - imagesSubmitted)) : settings.batchSize();
     }
 
     private void trainPending() {
         PixelBatch batch = batchOf(pending);
         pending.clear();
+        if (stepThread != null) {
+            completeInFlight();
+            if (finished) { // the step in flight reached a bound: this batch is beyond it
+                skipped += batch.size();
+                return;
+            }
+            long[] nanos = new long[1];
+            inFlight = new InFlight(stepThread.submit(() -> {
+                long t0 = nanoClock.getAsLong();
+                StepResult r = engine.trainStep(batch);
+                nanos[0] = nanoClock.getAsLong() - t0;
+                return r;
+            }), batch.size(), nanos);
+            imagesSubmitted += batch.size();
+            // the step that reaches max-images finishes training at once, not when the next image (if any) arrives
+            if (settings.maxImages() > 0 && imagesSubmitted >= settings.maxImages()) completeInFlight();
+            return;
+        }
         long t0 = nanoClock.getAsLong();
-        lastStep = engine.trainStep(batch);
-        long nanos = nanoClock.getAsLong() - t0;
+        StepResult result = engine.trainStep(batch);
+        imagesSubmitted += batch.size();
+        afterTrained(result, nanoClock.getAsLong() - t0);
+    }
+
+    /** Waits for the step in flight, if any, and does what follows from its result. */
+    private void completeInFlight() {
+        if (inFlight == null) return;
+        InFlight f = inFlight;
+        inFlight = null;
+        StepResult result;
+        try {
+            result = f.result().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for the training step in flight", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException("Training step failed: " + e.getCause(), e.getCause());
+        }
+        afterTrained(result, f.nanos()[0]);
+    }
+
+    /** Events, bounds and snapshots after a step that took {@code nanos}. */
+    private void afterTrained(StepResult result, long nanos) {
+        lastStep = result;
         trainingNanos += nanos;
         out.stepped(lastStep, nanos, train.optim().epochOf(lastStep.imagesSeen()));
         if (lastStep.step() % settings.progressSteps() == 0) {
@@ -490,6 +584,9 @@ public final class Trainer implements AutoCloseable {
         }
         out.afterStep(lastStep);
         if (boundReached()) {
+            // images that arrived while an overlapped step ran are beyond the bound, as they would have been after it
+            skipped += pending.size();
+            pending.clear();
             finishTraining();
         } else if (snapshotDue()) {
             emitSnapshot();
@@ -520,8 +617,11 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void finishTraining() {
+        completeInFlight(); // may itself reach a bound and finish
+        if (finished) return;
         if (!pending.isEmpty()) {
             trainPending(); // may call finishTraining() again through boundReached(); the flag below makes that harmless
+            completeInFlight();
             if (finished) return;
         }
         finished = true;

@@ -158,6 +158,11 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             registerMetrics(engine, 0);
             trainer = Trainer.start(train, settings, engine, new Outputs(), System::nanoTime);
         }
+        String overlap = config.get(JobConfig.TRAINER_OVERLAP);
+        if ("true".equals(overlap) || ("auto".equals(overlap) && options.cuda())) {
+            trainer.overlapSteps();
+            LOG.info("trainer.overlap={}: the engine steps on its own thread while the next batch is assembled", overlap);
+        }
     }
 
     /**

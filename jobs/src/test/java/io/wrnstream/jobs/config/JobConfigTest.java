@@ -57,6 +57,10 @@ class JobConfigTest {
                 .hasMessage("Invalid value '1' for optim.momentum: must be a finite number in [0, 1)");
         assertThatThrownBy(() -> JobConfig.fromArgs("--optim.milestones", "60,30"))
                 .hasMessage("Invalid value '60,30' for optim.milestones: must be a comma-separated, strictly increasing list of epochs > 0, e.g. 60,120,160");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--trainer.overlap", "yes"))
+                .hasMessageContaining("trainer.overlap").hasMessageContaining("auto");
+        assertThatThrownBy(() -> JobConfig.fromArgs("--trainer.overlap", "true", "--trainer.parallelism", "2"))
+                .hasMessageContaining("trainer.overlap=true with trainer.parallelism=2");
         assertThatThrownBy(() -> JobConfig.fromArgs("--model", "wrn-12-1"))
                 .hasMessageStartingWith("Invalid value 12 for wrn.depth: must be 6n+4");
         assertThatThrownBy(() -> JobConfig.fromArgs("--input.shape", "3x4x4"))

@@ -120,6 +120,47 @@ class TrainerOperatorHarnessTest {
     }
 
     @Test
+    void overlappedStepsGiveTheSameCheckpointsAndModelAsSynchronousOnes() throws Exception {
+        // trainer.overlap=true steps the engine on a thread of its own (what auto does on a GPU); on either engine the
+        // checkpoint, its pending images and the final model must be the ones of the synchronous trainer, and a
+        // synchronous trainer restored from the overlapped one's checkpoint must end where both end.
+        for (String engine : new String[] {"dl4j", "libtorch"}) {
+            long[] checkpointDigest = new long[2], finalDigest = new long[2];
+            OperatorSubtaskState overlapped = null;
+            for (int run = 0; run < 2; run++) {
+                JobConfig c = config(Map.of("engine", engine, "trainer.overlap", run == 0 ? "false" : "true"));
+                try (var h = harness(c)) {
+                    h.open();
+                    feed(h, images(0, 3 * BATCH + 2));
+                    h.prepareSnapshotPreBarrier(1L);
+                    OperatorSubtaskState s = h.snapshot(1L, 1L);
+                    if (run == 1) overlapped = s;
+                    TrainerEvent cp = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.CHECKPOINT).findFirst().orElseThrow();
+                    assertThat(cp.step()).as(engine + " run " + run + ": the checkpoint holds the step that was in flight").isEqualTo(3L);
+                    checkpointDigest[run] = cp.stateDigest();
+                    feed(h, images(100, 2 * BATCH + 2));
+                    h.endInput();
+                    TrainerEvent end = events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+                    assertThat(end.step()).isEqualTo(6L);
+                    finalDigest[run] = end.stateDigest();
+                    assertThat(events(h).stream().filter(e -> e.kind() == TrainerEvent.Kind.STEP)).extracting(TrainerEvent::step)
+                            .as(engine + " run " + run).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+                }
+            }
+            assertThat(checkpointDigest[1]).as(engine + " checkpoint, overlapped = synchronous").isEqualTo(checkpointDigest[0]);
+            assertThat(finalDigest[1]).as(engine + " final model, overlapped = synchronous").isEqualTo(finalDigest[0]);
+            try (var restored = harness(config(Map.of("engine", engine, "trainer.overlap", "false")))) {
+                restored.initializeState(overlapped);
+                restored.open();
+                feed(restored, images(100, 2 * BATCH + 2));
+                restored.endInput();
+                TrainerEvent end = events(restored).stream().filter(e -> e.kind() == TrainerEvent.Kind.FINISHED).findFirst().orElseThrow();
+                assertThat(end.stateDigest()).as(engine + ": restored from the overlapped checkpoint (two pending images)").isEqualTo(finalDigest[0]);
+            }
+        }
+    }
+
+    @Test
     void stopsExactlyAtMaxImagesAndIgnoresTheRest() throws Exception {
         try (var h = harness(config(Map.of("max-images", "6")))) {
             h.open();

@@ -209,6 +209,34 @@ class TrainerTest {
     }
 
     @Test
+    void anOverlappedStepsResultIsTakenWhenTheNextBatchIsFull() {
+        Recorded out = new Recorded();
+        try (Trainer t = fresh(plain(), out, new AtomicLong()).overlapSteps()) {
+            assertThat(t.overlapping()).isTrue();
+            images(0, BATCH).forEach(t::add);
+            assertThat(out.steps).as("the first step runs on the step thread; add() returned without its result").isZero();
+            images(BATCH, BATCH).forEach(t::add);
+            assertThat(out.of(TrainerEvent.Kind.STEP)).extracting(TrainerEvent::step).containsExactly(1L);
+            t.beforeBarrier(1);
+            assertThat(out.of(TrainerEvent.Kind.CHECKPOINT)).singleElement().extracting(TrainerEvent::step).as("the step in flight is in it")
+                    .isEqualTo(2L);
+        }
+    }
+
+    @Test
+    void overlappedTrainingStopsExactlyAtMaxImagesWithoutWaitingForMoreInput() {
+        Recorded out = new Recorded();
+        try (Trainer t = fresh(settings(6, Duration.ZERO, 0, Duration.ZERO, 1), out, new AtomicLong()).overlapSteps()) {
+            images(0, 6).forEach(t::add);
+            assertThat(t.finished()).as("the step that reaches the bound is waited for at once").isTrue();
+            images(6, 3).forEach(t::add);
+            t.endInput();
+            assertThat(out.of(TrainerEvent.Kind.STEP)).extracting(TrainerEvent::imagesSeen).containsExactly(4L, 6L);
+            assertThat(out.of(TrainerEvent.Kind.FINISHED)).singleElement().extracting(TrainerEvent::imagesSeen).isEqualTo(6L);
+        }
+    }
+
+    @Test
     void refusesAnImageOfTheWrongSize() {
         try (Trainer t = fresh(plain(), new Recorded(), new AtomicLong())) {
             for (int i = 0; i < BATCH - 1; i++) t.add(images(i, 1).get(0));

@@ -86,12 +86,33 @@ public abstract class AbstractEngine implements TrainingEngine {
         checkOpen();
         checkShape(batch);
         double lr = config.optim().learningRateAt(imagesSeen);
-        Outcome o = computeStep(batch, lr, dropoutSeed(config.seed(), step));
+        return advance(computeStep(batch, lr, dropoutSeed(config.seed(), step)), batch.size(), lr);
+    }
+
+    /** One SGD step on uint8 pixels, normalised by {@link #computeStep(PixelBatch, double, long)}. */
+    @Override
+    public final StepResult trainStep(PixelBatch batch) {
+        checkOpen();
+        checkShape(batch.channels(), batch.height(), batch.width(), batch.labels());
+        double lr = config.optim().learningRateAt(imagesSeen);
+        return advance(computeStep(batch, lr, dropoutSeed(config.seed(), step)), batch.size(), lr);
+    }
+
+    /**
+     * One step on uint8 pixels. This default normalises on the CPU ({@link PixelBatch#toBatch()}, bit-identical to the
+     * float path); an engine with a device may copy the bytes there and normalise on it.
+     */
+    protected Outcome computeStep(PixelBatch batch, double lr, long dropoutSeed) {
+        return computeStep(batch.toBatch(), lr, dropoutSeed);
+    }
+
+    /** The counters after a step of {@code images} at rate {@code lr} with outcome {@code o}. */
+    private StepResult advance(Outcome o, int images, double lr) {
         if (!o.finite()) {
             LOG.warn("Non-finite loss or gradient at step {} (loss {}): update skipped", step, o.loss());
         }
         step++;
-        imagesSeen += batch.size();
+        imagesSeen += images;
         return new StepResult(step, imagesSeen, o.loss(), o.accuracy(), lr, !o.finite());
     }
 
@@ -278,12 +299,16 @@ public abstract class AbstractEngine implements TrainingEngine {
      * @throws IllegalArgumentException naming the shapes or the label and what is allowed
      */
     protected final void checkShape(Batch b) {
+        checkShape(b.channels(), b.height(), b.width(), b.labels());
+    }
+
+    private void checkShape(int channels, int height, int width, int[] labels) {
         WrnConfig w = config.wrn();
-        if (b.channels() != w.channels() || b.height() != w.height() || b.width() != w.width()) {
-            throw new IllegalArgumentException("Batch of " + b.channels() + "x" + b.height() + "x" + b.width()
+        if (channels != w.channels() || height != w.height() || width != w.width()) {
+            throw new IllegalArgumentException("Batch of " + channels + "x" + height + "x" + width
                     + " images does not fit " + w.name() + " built for " + w.channels() + "x" + w.height() + "x" + w.width());
         }
-        for (int label : b.labels()) {
+        for (int label : labels) {
             if (label < 0 || label >= w.classes()) {
                 throw new IllegalArgumentException("Invalid label " + label + ": must be in [0, " + w.classes() + ")");
             }
