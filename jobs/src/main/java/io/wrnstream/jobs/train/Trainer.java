@@ -162,10 +162,10 @@ public final class Trainer implements AutoCloseable {
     /** With overlap: the thread the engine steps on, and the step in flight (null: none). */
     private java.util.concurrent.ExecutorService stepThread;
     private InFlight inFlight;
-    /** Images handed to the engine, the step in flight included (the engine's own count lags while one is in flight). */
+    /** With overlap: images handed to the engine, the step in flight included (the engine's count lags behind it). */
     private long imagesSubmitted;
 
-    private record InFlight(java.util.concurrent.Future<StepResult> result, int images, long[] nanos) {}
+    private record InFlight(java.util.concurrent.Future<StepResult> result, long[] nanos) {}
 
     private Trainer(TrainConfig train, Settings settings, TrainingEngine engine, TrainerState restored, Outputs out, LongSupplier nanoClock) {
         this.train = Objects.requireNonNull(train, "train");
@@ -522,7 +522,8 @@ public final class Trainer implements AutoCloseable {
     /** Images the next step takes: the batch size, or fewer to stop exactly at {@code max-images}. */
     private int nextBatchSize() {
         long max = settings.maxImages();
-        return max > 0 ? (int) Math.max(1, Math.min(settings.batchSize(), max - imagesSubmitted)) : settings.batchSize();
+        long seen = stepThread != null ? imagesSubmitted : engine.imagesSeen();
+        return max > 0 ? (int) Math.max(1, Math.min(settings.batchSize(), max - seen)) : settings.batchSize();
     }
 
     private void trainPending() {
@@ -540,7 +541,7 @@ public final class Trainer implements AutoCloseable {
                 StepResult r = engine.trainStep(batch);
                 nanos[0] = nanoClock.getAsLong() - t0;
                 return r;
-            }), batch.size(), nanos);
+            }), nanos);
             imagesSubmitted += batch.size();
             // the step that reaches max-images finishes training at once, not when the next image (if any) arrives
             if (settings.maxImages() > 0 && imagesSubmitted >= settings.maxImages()) completeInFlight();
@@ -548,7 +549,6 @@ public final class Trainer implements AutoCloseable {
         }
         long t0 = nanoClock.getAsLong();
         StepResult result = engine.trainStep(batch);
-        imagesSubmitted += batch.size();
         afterTrained(result, nanoClock.getAsLong() - t0);
     }
 
