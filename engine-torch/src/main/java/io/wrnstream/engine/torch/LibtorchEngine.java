@@ -133,14 +133,7 @@ public final class LibtorchEngine extends AbstractEngine {
 
     /** Values from a snapshot's flat arrays (checked against the layout). */
     private static Init fromArrays(ParamLayout layout, TrainConfig config, float[] params, float[] updater) {
-        if (params.length != layout.length()) {
-            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
-                    + " has " + layout.length());
-        }
-        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
-        if (updater.length != updLength) {
-            throw new IllegalArgumentException("Snapshot has " + updater.length + " optimiser values, expected " + updLength);
-        }
+        layout.checkSnapshot(config, params, updater);
         return new Init() {
             @Override
             public void params(java.util.function.BiConsumer<ParamLayout.Entry, float[]> sink) {
@@ -336,31 +329,28 @@ public final class LibtorchEngine extends AbstractEngine {
     private Outcome stepOn(Tensor x, int[] labelValues, double lr, long dropoutSeed) {
         int n = labelValues.length, classes = config.wrn().classes();
         float[] logits = new float[n * classes];
-        double loss;
         boolean finite;
-        {
-            torch.manual_seed(dropoutSeed);
-            Tensor y = labels(labelValues);
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                // batch_norm(training) updates the running statistics in the forward pass, before the finite check below
-                startStats.copy_(flatStats);
-                flatGrads.zero_();
-            }
-            Tensor out;
-            try (Autocast ac = new Autocast()) {
-                out = forward(x, true).to(ScalarType.Float);
-            }
-            Tensor lossTensor = torch.nll_loss(torch.log_softmax(out, 1), y);
-            lossTensor.backward();
-            loss = lossTensor.item_double();
-            copyOut(out.detach(), logits);
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                finite = Double.isFinite(loss) && gradientsFinite();
-                if (finite) {
-                    update(lr);
-                } else {
-                    flatStats.copy_(startStats); // the skipped step must not leave its batch in the running statistics
-                }
+        torch.manual_seed(dropoutSeed);
+        Tensor y = labels(labelValues);
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            // batch_norm(training) updates the running statistics in the forward pass, before the finite check below
+            startStats.copy_(flatStats);
+            flatGrads.zero_();
+        }
+        Tensor out;
+        try (Autocast ac = new Autocast()) {
+            out = forward(x, true).to(ScalarType.Float);
+        }
+        Tensor lossTensor = torch.nll_loss(torch.log_softmax(out, 1), y);
+        lossTensor.backward();
+        double loss = lossTensor.item_double();
+        copyOut(out.detach(), logits);
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            finite = Double.isFinite(loss) && gradientsFinite();
+            if (finite) {
+                update(lr);
+            } else {
+                flatStats.copy_(startStats); // the skipped step must not leave its batch in the running statistics
             }
         }
         return new Outcome(loss, accuracy(logits, labelValues, classes), finite);

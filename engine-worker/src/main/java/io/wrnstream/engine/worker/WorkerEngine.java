@@ -70,14 +70,7 @@ public final class WorkerEngine extends AbstractEngine {
     private WorkerEngine(TrainConfig config, EngineOptions options, float[] params, float[] buffers, long step, long imagesSeen) {
         super(config, step, imagesSeen, WorkerEngineProvider.NAME);
         this.layout = ParamLayout.of(config.wrn());
-        if (params.length != layout.length()) {
-            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
-                    + " has " + layout.length());
-        }
-        long updLength = config.optim().momentum() > 0 ? layout.trainableLength() : 0;
-        if (buffers.length != updLength) {
-            throw new IllegalArgumentException("Snapshot has " + buffers.length + " optimiser values, expected " + updLength);
-        }
+        layout.checkSnapshot(config, params, buffers);
         this.options = options;
         this.worker = WorkerProcess.start();
         try {

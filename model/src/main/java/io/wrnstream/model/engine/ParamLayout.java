@@ -157,6 +157,23 @@ public final class ParamLayout {
         }
     }
 
+    /**
+     * Refuses a snapshot's flat arrays that do not fit {@code config}: {@code params} of {@link #length()} values, and
+     * {@code updater} of {@link #trainableLength()} (momentum) or none (plain SGD).
+     *
+     * @throws IllegalArgumentException naming both lengths
+     */
+    public void checkSnapshot(TrainConfig config, float[] params, float[] updater) {
+        if (params.length != length) {
+            throw new IllegalArgumentException("Snapshot has " + params.length + " parameters, but " + config.wrn().name()
+                    + " has " + length);
+        }
+        long updLength = config.optim().momentum() > 0 ? trainableLength : 0;
+        if (updater.length != updLength) {
+            throw new IllegalArgumentException("Snapshot has " + updater.length + " optimiser values, expected " + updLength);
+        }
+    }
+
     /** The arrays in canonical order. */
     public List<Entry> entries() {
         return entries;
