@@ -33,11 +33,8 @@ import org.slf4j.LoggerFactory;
  */
 class DataParallelTrainingITCase {
     private static final Logger LOG = LoggerFactory.getLogger(DataParallelTrainingITCase.class);
-    /**
-     * Images per test: 192 CIFAR images, or 768 synthetic ones (raw pixels decode so fast that 192 train before the
-     * first checkpoint completes, and the after-checkpoint failures would never fire).
-     */
-    private static int TRAIN_IMAGES = 192;
+    /** Images per test; the failure tests hold for a checkpoint every 4 steps, so their failures fire however fast. */
+    private static final int TRAIN_IMAGES = 192;
     private static final int HELD_OUT = 64;
 
     @RegisterExtension
@@ -60,7 +57,6 @@ class DataParallelTrainingITCase {
     static void startKafka() {
         kafka = EmbeddedKafka.start();
         cifar = Images.sharedCifar();
-        if (cifar == null) TRAIN_IMAGES = 768;
     }
 
     @AfterAll
@@ -76,7 +72,7 @@ class DataParallelTrainingITCase {
         Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
 
-        JobConfig c = config(p, Map.of("debug.fail-after-checkpoint", "true"));
+        JobConfig c = config(p, Map.of("debug.fail-after-checkpoint", "true", "debug.checkpoint-every-steps", "4"));
         long t0 = System.nanoTime();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrainingJob.flinkConfiguration(c));
         env.configure(TrainingJob.flinkConfiguration(c));
@@ -141,7 +137,7 @@ class DataParallelTrainingITCase {
 
         // Only rank 1 throws (after the first completed checkpoint); rank 0 is then in or entering an all-reduce with it.
         long timeoutSeconds = 120;
-        JobConfig c = config(p, Map.of("debug.fail-after-checkpoint", "true", "debug.fail-rank", "1",
+        JobConfig c = config(p, Map.of("debug.fail-after-checkpoint", "true", "debug.fail-rank", "1", "debug.checkpoint-every-steps", "4",
                 "trainer.group-timeout", timeoutSeconds + "s"));
         run(c, p);
 

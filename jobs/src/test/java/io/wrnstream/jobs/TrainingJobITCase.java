@@ -118,7 +118,7 @@ class TrainingJobITCase {
         Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
 
-        JobConfig c = config(p, Map.of("state.backend", "rocksdb", "debug.fail-after-checkpoint", "true"));
+        JobConfig c = config(p, Map.of("state.backend", "rocksdb", "debug.fail-after-checkpoint", "true", "debug.checkpoint-every-steps", "12"));
         runToEnd(c, p + ".events");
 
         List<TrainerEvent> events = events(p + ".events");
@@ -222,7 +222,8 @@ class TrainingJobITCase {
         Images.publish(kafka, cifar, p + ".test", Split.TEST, HELD_OUT, 7);
         kafka.createTopics(1, p + ".results", p + ".dlq", p + ".events");
         // The first job fails for good after its first checkpoint, which stays retained.
-        JobConfig first = config(p, Map.of("state.backend", "hashmap", "debug.fail-after-checkpoint", "true", "restart.attempts", "0"));
+        JobConfig first = config(p, Map.of("state.backend", "hashmap", "debug.fail-after-checkpoint", "true", "restart.attempts", "0",
+                "debug.checkpoint-every-steps", "12"));
         assertThat(catchThrowable(() -> runToEnd(first, p + ".events"))).isNotNull();
         String checkpoint = RetainedCheckpoints.latest(first.get(JobConfig.CHECKPOINT_DIR)).orElseThrow();
 

@@ -245,6 +245,10 @@ public final class JobConfig implements Serializable {
             new Rule<List<Long>>(JobConfig::increasingSteps,
                     "empty or a comma-separated, strictly increasing list of steps >= 1, e.g. 3,7,10", JobConfig::flowList));
 
+    public static final ConfigOption<Long> CHECKPOINT_EVERY_STEPS = declare(key("debug.checkpoint-every-steps").longType().defaultValue(0L),
+            "Testing only: after every N-th step the trainer holds, training nothing, until a checkpoint completes (at most 4 "
+                    + "checkpoint intervals, 2 s or more), so a short job takes checkpoints however fast it trains (fault tests); 0 = off", atLeast(0));
+
     /** Every declared option, in declaration order. */
     public static final List<ConfigOption<?>> OPTIONS = DECLARED.values().stream().<ConfigOption<?>>map(Declared::option).toList();
 

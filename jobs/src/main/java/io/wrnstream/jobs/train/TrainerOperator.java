@@ -95,6 +95,12 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private transient boolean failBeforeNextRecord;
     /** {@code debug.fail-at-steps}: the step after which this attempt is to fail once a checkpoint completed (0: none due). */
     private transient long injectionDueAtStep;
+    /** Checkpoints completed during this attempt, as notified. */
+    private transient long completedCheckpoints;
+    /** {@code debug.checkpoint-every-steps}: the count of completed checkpoints training waits for (0: none due). */
+    private transient long holdUntilCheckpoints;
+    /** Whether the task thread is yielding in {@link #awaitCheckpoint}, where the flush timer must not step. */
+    private transient boolean holding;
 
     /** A trainer for the model, optimiser, batch size, bounds and snapshot cadence of {@code config}. */
     public TrainerOperator(JobConfig config) {
@@ -248,9 +254,12 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     private void scheduleFlush() {
         long every = config.get(JobConfig.TRAINER_FLUSH_INTERVAL).toMillis();
         getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime() + every, t -> {
-            if (trainer != null && !trainer.finished()) {
+            if (holding) {
+                scheduleFlush(); // no step of a group while this rank holds for a checkpoint: its peers hold too
+            } else if (trainer != null && !trainer.finished()) {
                 failIfInjectedAfterCheckpoint();
                 trainer.onTimer();
+                if (holdUntilCheckpoints > 0) holdForCheckpoint();
                 scheduleFlush();
             }
         });
@@ -283,6 +292,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void processElement(StreamRecord<AugmentedImage> element) throws Exception {
         failIfInjectedAfterCheckpoint();
         trainer.add(element.getValue());
+        if (holdUntilCheckpoints > 0) holdForCheckpoint();
         if (injectionDueAtStep > 0) failOnceCheckpointed();
     }
 
@@ -313,9 +323,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
      * Waits, training nothing, until a checkpoint of this attempt completes, then fails. Without the wait the injection
      * depended on timing: a trainer faster than {@code checkpoint.interval} ran to its end before any checkpoint of a
      * restored attempt completed, and the failure of that attempt never happened (1 restore instead of 3 under load).
-     * The operator yields to the task's mailbox meanwhile, at the lowest priority so that checkpoint barriers (unaligned:
-     * priority events) and completion notices run; the image being processed is already in the trainer's state, so a
-     * checkpoint taken here is consistent. Data-parallel ranks do not wait (their peers would wait in the lock-step and
+     * The operator yields to the task's mailbox meanwhile ({@link #awaitCheckpoint}); the image being processed is
+     * already in the trainer's state, so a checkpoint taken here is consistent. Data-parallel ranks do not wait (their peers would wait in the lock-step and
      * never take the barrier): they fail at the first step past the listed one that follows a completed checkpoint.
      */
     private void failOnceCheckpointed() throws InterruptedException {
@@ -326,18 +335,55 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
             return;
         }
         LOG.info("debug.fail-at-steps: step {} reached on attempt {}; training holds until a checkpoint completes, then fails", step, attempt);
-        MailboxExecutor mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
-        long timeoutNanos = config.get(JobConfig.CHECKPOINT_INTERVAL).multipliedBy(10).plus(INJECTION_WAIT).toNanos();
-        long t0 = System.nanoTime();
-        while (!checkpointedThisAttempt) {
-            if (getContainingTask().isCanceled() || Thread.currentThread().isInterrupted()) throw new InterruptedException("cancelled");
-            if (System.nanoTime() - t0 > timeoutNanos) {
-                throw new IllegalStateException("debug.fail-at-steps: no checkpoint completed within " + Duration.ofNanos(timeoutNanos).toSeconds()
-                        + " s of step " + step + " on attempt " + attempt + "; the injected failures need checkpoints (execution.checkpointing.unaligned.enabled)");
-            }
-            if (!mailbox.tryYield()) LockSupport.parkNanos(POLL_NANOS);
+        Duration limit = config.get(JobConfig.CHECKPOINT_INTERVAL).multipliedBy(10).plus(INJECTION_WAIT);
+        if (!awaitCheckpoint(() -> checkpointedThisAttempt, limit)) {
+            throw new IllegalStateException("debug.fail-at-steps: no checkpoint completed within " + limit.toSeconds() + " s of step " + step
+                    + " on attempt " + attempt + "; the injected failures need checkpoints (execution.checkpointing.unaligned.enabled)");
         }
         throw injectedFailure(step, attempt);
+    }
+
+    /**
+     * {@code debug.checkpoint-every-steps}: holds, training nothing, until a checkpoint completed after the N-th step,
+     * or for at most {@link #holdLimit()}: after a restore from an unaligned checkpoint the upstream tasks stay
+     * INITIALIZING until the trainer has taken their recovered in-flight records, and no checkpoint can be triggered
+     * before. Every rank of a data-parallel group reaches the same step and holds outside the lock-step (after taking
+     * the image or the flush timer's step), so each takes the barrier.
+     */
+    private void holdForCheckpoint() throws InterruptedException {
+        long until = holdUntilCheckpoints;
+        holdUntilCheckpoints = 0;
+        long t0 = System.nanoTime();
+        if (!awaitCheckpoint(() -> completedCheckpoints >= until, holdLimit())) {
+            LOG.info("debug.checkpoint-every-steps: no checkpoint completed within {} ms of step {}; training goes on",
+                    (System.nanoTime() - t0) / 1_000_000, trainer.engine().step());
+        }
+    }
+
+    /** The longest {@code debug.checkpoint-every-steps} hold: four checkpoint intervals, at least 2 s. */
+    private Duration holdLimit() {
+        Duration four = config.get(JobConfig.CHECKPOINT_INTERVAL).multipliedBy(4);
+        return four.compareTo(Duration.ofSeconds(2)) < 0 ? Duration.ofSeconds(2) : four;
+    }
+
+    /**
+     * Yields to the task's mailbox, at the lowest priority so that checkpoint barriers (unaligned: priority events) and
+     * completion notices run, until {@code done} or {@code limit} passed; whether {@code done}.
+     */
+    private boolean awaitCheckpoint(java.util.function.BooleanSupplier done, Duration limit) throws InterruptedException {
+        MailboxExecutor mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
+        long t0 = System.nanoTime();
+        holding = true;
+        try {
+            while (!done.getAsBoolean()) {
+                if (getContainingTask().isCanceled() || Thread.currentThread().isInterrupted()) throw new InterruptedException("cancelled");
+                if (System.nanoTime() - t0 > limit.toNanos()) return false;
+                if (!mailbox.tryYield()) LockSupport.parkNanos(POLL_NANOS);
+            }
+            return true;
+        } finally {
+            holding = false;
+        }
     }
 
     private static IllegalStateException injectedFailure(long step, int attempt) {
@@ -384,6 +430,7 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
         checkpointedThisAttempt = true;
+        completedCheckpoints++;
         int failRank = config.get(JobConfig.FAIL_RANK);
         if (config.get(JobConfig.FAIL_AFTER_CHECKPOINT) && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0 && !trainer.finished()
                 && (failRank < 0 || failRank == getRuntimeContext().getTaskInfo().getIndexOfThisSubtask())) {
@@ -449,6 +496,8 @@ public final class TrainerOperator extends AbstractStreamOperator<TrainerEvent>
 
         @Override
         public void afterStep(StepResult result) {
+            long every = config.get(JobConfig.CHECKPOINT_EVERY_STEPS);
+            if (every > 0 && result.step() % every == 0 && !trainer.finished()) holdUntilCheckpoints = completedCheckpoints + 1;
             failIfInjectedAt(result.step());
         }
     }

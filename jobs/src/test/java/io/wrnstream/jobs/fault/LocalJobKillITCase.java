@@ -56,7 +56,9 @@ class LocalJobKillITCase {
                     "--results.transactional-id-prefix", "kill-results", "--model", "wrn-10-1", "--batch-size", "16", "--snapshot.steps", "100",
                     "--eval.limit", "32", "--optim.epoch-size", String.valueOf(TRAIN_IMAGES), "--checkpoint.interval", "500ms",
                     "--checkpoint.dir", checkpoints, "--state.backend", "hashmap", "--source.bounded", "true", "--model.output", model.toString(),
-                    "--model.publish", "false", "--metrics.prometheus.port", "0", "--parallelism", "2"));
+                    "--model.publish", "false", "--metrics.prometheus.port", "0", "--parallelism", "2",
+                    // a checkpoint every 2 of the 16 steps: still training when the test kills it after the second, however fast it trains
+                    "--debug.checkpoint-every-steps", "2"));
 
             job = JvmProcess.start("2g", logs.resolve("job-1.log"), TrainingJob.class, args.toArray(String[]::new));
             Optional<String> checkpoint = awaitCheckpoint(checkpoints, job, Duration.ofMinutes(4));

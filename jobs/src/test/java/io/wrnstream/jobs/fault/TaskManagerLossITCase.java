@@ -89,6 +89,7 @@ class TaskManagerLossITCase {
                     Map.entry("checkpoint.interval", "500ms"), Map.entry("checkpoint.dir", dir.resolve("checkpoints").toUri().toString()),
                     Map.entry("source.bounded", "true"), Map.entry("source.start", "earliest"), Map.entry("state.backend", "hashmap"),
                     Map.entry("progress.steps", "1"), Map.entry("model.output", dir.resolve("final.model").toString()),
+                    Map.entry("debug.checkpoint-every-steps", "2"), // still training after the first checkpoint, however fast
                     Map.entry("model.publish", "false"), Map.entry("metrics.prometheus.port", "0"), Map.entry("restart.delay", "1s")));
             Configuration flink = TrainingJob.flinkConfiguration(c);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment("localhost", restPort, flink);

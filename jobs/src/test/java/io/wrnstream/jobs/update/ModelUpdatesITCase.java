@@ -176,7 +176,7 @@ class ModelUpdatesITCase {
                 Map.entry("topic.train", p + ".train"), Map.entry("topic.test", p + ".test"),
                 Map.entry("topic.results", p + ".results"), Map.entry("topic.dead-letter", p + ".dlq"),
                 Map.entry("topic.model-updates", p + ".models"), Map.entry("model.store", dir.resolve("models").toUri().toString()),
-                Map.entry("debug.fail-after-publish", "true"), Map.entry("state.backend", "hashmap"),
+                Map.entry("debug.fail-after-publish", "true"), Map.entry("debug.checkpoint-every-steps", "4"), Map.entry("state.backend", "hashmap"),
                 Map.entry("group-id", p + "-trainer"), Map.entry("results.transactional-id-prefix", p + "-results"),
                 Map.entry("model", "wrn-10-1"), Map.entry("batch-size", "16"), Map.entry("snapshot.steps", "4"),
                 Map.entry("eval.limit", String.valueOf(HELD_OUT)), Map.entry("eval.batch-size", "64"),
