@@ -70,13 +70,13 @@ final class TorchNatives {
         if (tunables.contains("mmap_max") || preload.contains("tcmalloc")) return;
         if (preload.contains("jemalloc") && conf.contains("oversize_threshold:0")) return;
         org.slf4j.LoggerFactory.getLogger(TorchNatives.class).info("The native allocator ({}) faults each training step's large activations "
-                + "in afresh. For CPU training preload jemalloc with MALLOC_CONF=oversize_threshold:0, or set GLIBC_TUNABLES={} "
+                + "in afresh. For CPU training preload jemalloc with MALLOC_CONF=oversize_threshold:0,thp:always, or set GLIBC_TUNABLES={} "
                 + "(bin/wrn-stream does either, see bin/allocator-env)", preload.contains("jemalloc") ? "jemalloc, MALLOC_CONF=" + conf : "glibc's defaults",
                 RECOMMENDED_TUNABLES);
     }
 
     /** The allocator settings of {@code bin/glibc-tunables}. */
-    static final String RECOMMENDED_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184";
+    static final String RECOMMENDED_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184:glibc.malloc.hugetlb=1";
 
     /** Whether the natives on the classpath are libtorch's GPU build ({@code -Ptorch-gpu}). */
     static boolean gpuBuild() {
