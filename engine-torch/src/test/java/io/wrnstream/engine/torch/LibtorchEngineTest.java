@@ -62,6 +62,43 @@ class LibtorchEngineTest {
     }
 
     @Test
+    void fusedSgdUpdatesExactlyLikeTheFiveOps() {
+        // libtorch's fused kernel against add_/mul_ over the flat buffers, with BatchNorm decayed (one group) and not
+        // decayed (two groups, the second without weight decay).
+        for (boolean decayBn : new boolean[] {true, false}) {
+            OptimConfig o = new OptimConfig(0.1, 0.9, true, 5e-4, decayBn, Schedule.CONSTANT, null, 0.2, 1, 10);
+            TrainConfig c = tiny(0).withOptim(o);
+            float[][] params = new float[2][], momentum = new float[2][];
+            for (int run = 0; run < 2; run++) {
+                System.setProperty(LibtorchEngine.FUSED_SGD_PROPERTY, Boolean.toString(run == 1));
+                try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                    for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, 40 + i));
+                    params[run] = e.snapshotState().params();
+                    momentum[run] = e.snapshotState().updater();
+                } finally {
+                    System.clearProperty(LibtorchEngine.FUSED_SGD_PROPERTY);
+                }
+            }
+            // The kernel's scalar tail (the last elements of each thread's chunk) computes in double, the ops in
+            // float: a few values differ in the last bits after one step, and the next steps spread that by as little.
+            // A missing term would not: weight decay alone moves a weight by lr*wd*|p|, about 2.5e-6 a step here.
+            assertThat(largestDifference(params[0], params[1])).as("params, decayBatchNorm=" + decayBn).isLessThan(1e-7);
+            assertThat(largestDifference(momentum[0], momentum[1])).as("momentum, decayBatchNorm=" + decayBn).isLessThan(1e-7);
+            float largest = 0;
+            for (float m : momentum[0]) largest = Math.max(largest, Math.abs(m));
+            assertThat(largest).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
+        }
+    }
+
+    /** The largest |a[i] - b[i]| (a loop: AssertJ's element-wise failure report is quadratic in the length). */
+    private static double largestDifference(float[] a, float[] b) {
+        assertThat(b).hasSameSizeAs(a);
+        double largest = 0;
+        for (int i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs((double) a[i] - b[i]));
+        return largest;
+    }
+
+    @Test
     void snapshotWrittenStraightFromTheTensorsEqualsTheEncodedCopy() {
         // snapshot() writes the native tensors into the bytes a chunk at a time; it must be byte for byte what encoding
         // the exported copy gives, for row-major and channels-last weights, and a fresh engine must start from exactly
