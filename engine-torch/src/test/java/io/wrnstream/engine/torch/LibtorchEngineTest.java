@@ -79,8 +79,8 @@ class LibtorchEngineTest {
                     System.clearProperty(LibtorchEngine.FUSED_SGD_PROPERTY);
                 }
             }
-            // The kernel's scalar tail (the last elements of each thread's chunk) computes in double, the ops in
-            // float: a few values differ in the last bits after one step, and the next steps spread that by as little.
+            // A handful of values differ in the last bits after a step (the kernel's non-vector tail, as far as we can
+            // tell), and the next steps spread that by as little.
             // A missing term would not: weight decay alone moves a weight by lr*wd*|p|, about 2.5e-6 a step here.
             assertThat(largestDifference(params[0], params[1])).as("params, decayBatchNorm=" + decayBn).isLessThan(1e-7);
             assertThat(largestDifference(momentum[0], momentum[1])).as("momentum, decayBatchNorm=" + decayBn).isLessThan(1e-7);
