@@ -692,9 +692,9 @@ public final class LibtorchEngine extends AbstractEngine {
      * {@code g += wd*p}, {@code b = mu*b + g}, {@code p -= lr*(g + mu*b)} (Nesterov) or {@code p -= lr*g}, over the
      * flat buffers. With momentum, by default one pass of libtorch's fused SGD kernel per weight-decay group (reads
      * p, g, b; writes p, b; the gradient is left as it was) instead of five ops that pass over the buffers 14 times
-     * (WRN-28-10: 10 ms against 28 ms). The same arithmetic but for a handful of values that differ in the last bits
-     * (one of 77,460 after a step of the tiny test net, near the buffer's end: the kernel's non-vector tail, as far as
-     * we can tell); within 1e-7 of the ops after three steps (tested). Without momentum, or with {@value #FUSED_SGD_PROPERTY}=false,
+     * (WRN-28-10: 10 ms against 28 ms). The same arithmetic but for a few values that differ in the last bits, which
+     * later steps spread (tiny test net, three steps: one momentum value of 77,460 with one decay group, near the
+     * buffer's end; about 2,900 of the snapshot's 77,940 values with two); within 1e-7 of the ops (tested). Without momentum, or with {@value #FUSED_SGD_PROPERTY}=false,
      * at most five ops for the whole network.
      */
     private void update(double lr) {
