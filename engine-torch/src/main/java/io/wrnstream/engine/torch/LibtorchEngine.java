@@ -62,8 +62,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>One step.</b> Forward (under autocast for bf16), mean cross-entropy, backward, then over the flat buffers
  * without autograd: {@code g += wd*p} (BatchNorm only with {@code decayBatchNorm}), {@code b = mu*b + g},
- * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}, element for element the same
- * arithmetic as its per-tensor loop. The rate is {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss
+ * {@code p -= lr*(g + mu*b)}: PyTorch's {@code SGD(nesterov=True, dampening=0)}, by default in one pass of libtorch's
+ * fused SGD kernel per weight-decay group (see {@code update}), else element for element the arithmetic of PyTorch's
+ * per-tensor loop. The rate is {@code OptimConfig.learningRateAt(imagesSeen)}. A non-finite loss
  * or gradient (one sum over the gradient buffer) skips the update and restores the running statistics (counters
  * still advance). Every step runs inside a {@link PointerScope} so its native temporaries are freed at once
  * (without it, native memory grew by about 370 MB per step). Dropout masks come from libtorch's generator reseeded
