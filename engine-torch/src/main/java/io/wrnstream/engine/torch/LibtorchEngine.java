@@ -18,20 +18,20 @@ import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Dispatcher;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.GenericList;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
-import org.bytedeco.pytorch.OperatorHandle;
-import org.bytedeco.pytorch.TensorType;
-import org.bytedeco.pytorch.Type;
-import org.bytedeco.pytorch.Generator;
-import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorType;
+import org.bytedeco.pytorch.Type;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.MemoryFormat;
@@ -695,8 +695,8 @@ public final class LibtorchEngine extends AbstractEngine {
      * p, g, b; writes p, b; the gradient is left as it was) instead of five ops that pass over the buffers 14 times
      * (WRN-28-10: 10 ms against 28 ms). The same arithmetic but for a few values that differ in the last bits, which
      * later steps spread (tiny test net, three steps: one momentum value of 77,460 with one decay group, near the
-     * buffer's end; about 2,900 of the snapshot's 77,940 values with two); within 1e-7 of the ops (tested). Without momentum, or with {@value #FUSED_SGD_PROPERTY}=false,
-     * at most five ops for the whole network.
+     * buffer's end; about 2,900 of the snapshot's 77,940 values with two); within 1e-7 of the ops (tested). Without
+     * momentum, or with {@value #FUSED_SGD_PROPERTY}=false, at most five ops for the whole network.
      */
     private void update(double lr) {
         OptimConfig o = config.optim();

@@ -43,22 +43,10 @@ class LibtorchEngineTest {
         // The weights are channels-last views into the flat buffers; the gradients autograd accumulates into them
         // must be the same as with row-major views (decay alone would also change the parameters).
         TrainConfig c = tiny(0);
-        float[][] params = new float[2][], momentum = new float[2][];
-        for (int run = 0; run < 2; run++) {
-            System.setProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY, Boolean.toString(run == 1));
-            try (LibtorchEngine e = LibtorchEngine.create(c)) {
-                for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, 20 + i));
-                params[run] = e.snapshotState().params();
-                momentum[run] = e.snapshotState().updater();
-            } finally {
-                System.clearProperty(LibtorchEngine.CHANNELS_LAST_PROPERTY);
-            }
-        }
-        assertThat(params[1]).containsExactly(params[0], within(1e-5f));
-        assertThat(momentum[1]).containsExactly(momentum[0], within(1e-5f));
-        float largest = 0;
-        for (float m : momentum[0]) largest = Math.max(largest, Math.abs(m));
-        assertThat(largest).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
+        Trained[] runs = threeStepsWithPropertyOffAndOn(c, LibtorchEngine.CHANNELS_LAST_PROPERTY, 20);
+        assertThat(runs[1].params()).containsExactly(runs[0].params(), within(1e-5f));
+        assertThat(runs[1].momentum()).containsExactly(runs[0].momentum(), within(1e-5f));
+        assertThat(largestMagnitude(runs[0].momentum())).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
     }
 
     @Test
@@ -67,27 +55,43 @@ class LibtorchEngineTest {
         // decayed (two groups, the second without weight decay).
         for (boolean decayBn : new boolean[] {true, false}) {
             OptimConfig o = new OptimConfig(0.1, 0.9, true, 5e-4, decayBn, Schedule.CONSTANT, null, 0.2, 1, 10);
-            TrainConfig c = tiny(0).withOptim(o);
-            float[][] params = new float[2][], momentum = new float[2][];
-            for (int run = 0; run < 2; run++) {
-                System.setProperty(LibtorchEngine.FUSED_SGD_PROPERTY, Boolean.toString(run == 1));
-                try (LibtorchEngine e = LibtorchEngine.create(c)) {
-                    for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, 40 + i));
-                    params[run] = e.snapshotState().params();
-                    momentum[run] = e.snapshotState().updater();
-                } finally {
-                    System.clearProperty(LibtorchEngine.FUSED_SGD_PROPERTY);
-                }
-            }
+            Trained[] runs = threeStepsWithPropertyOffAndOn(tiny(0).withOptim(o), LibtorchEngine.FUSED_SGD_PROPERTY, 40);
             // A handful of values differ in the last bits after a step (the kernel's non-vector tail, as far as we can
             // tell), and the next steps spread that by as little.
             // A missing term would not: weight decay alone moves a weight by lr*wd*|p|, about 2.5e-6 a step here.
-            assertThat(largestDifference(params[0], params[1])).as("params, decayBatchNorm=" + decayBn).isLessThan(1e-7);
-            assertThat(largestDifference(momentum[0], momentum[1])).as("momentum, decayBatchNorm=" + decayBn).isLessThan(1e-7);
-            float largest = 0;
-            for (float m : momentum[0]) largest = Math.max(largest, Math.abs(m));
-            assertThat(largest).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
+            assertThat(largestDifference(runs[0].params(), runs[1].params())).as("params, decayBatchNorm=" + decayBn)
+                    .isLessThan(1e-7);
+            assertThat(largestDifference(runs[0].momentum(), runs[1].momentum())).as("momentum, decayBatchNorm=" + decayBn)
+                    .isLessThan(1e-7);
+            assertThat(largestMagnitude(runs[0].momentum())).as("largest momentum value after 3 steps").isGreaterThan(1e-3f);
         }
+    }
+
+    /** Parameters and momentum of an engine after some steps. */
+    private record Trained(float[] params, float[] momentum) {}
+
+    /**
+     * Two engines of {@code c}, trained for three batches (seeds {@code seed}, +1, +2) with the system property
+     * {@code property} false, then true: index 0 is the run with it off.
+     */
+    private static Trained[] threeStepsWithPropertyOffAndOn(TrainConfig c, String property, long seed) {
+        Trained[] runs = new Trained[2];
+        for (int run = 0; run < 2; run++) {
+            System.setProperty(property, Boolean.toString(run == 1));
+            try (LibtorchEngine e = LibtorchEngine.create(c)) {
+                for (int i = 0; i < 3; i++) e.trainStep(TinyData.batch(c, 8, seed + i));
+                runs[run] = new Trained(e.snapshotState().params(), e.snapshotState().updater());
+            } finally {
+                System.clearProperty(property);
+            }
+        }
+        return runs;
+    }
+
+    private static float largestMagnitude(float[] values) {
+        float largest = 0;
+        for (float v : values) largest = Math.max(largest, Math.abs(v));
+        return largest;
     }
 
     /** The largest |a[i] - b[i]| (a loop: AssertJ's element-wise failure report is quadratic in the length). */
