@@ -485,11 +485,8 @@ public final class LibtorchEngine extends AbstractEngine {
      */
     @Override
     protected Exchanged exchange(Local local, long[] signals, ProcessGroup group) {
-        int ranks = group.size(), rank = group.rank();
-        int fields = 1 + signals.length;
-        long[] table = new long[fields * ranks];
-        table[rank] = local.images();
-        for (int f = 0; f < signals.length; f++) table[(1 + f) * ranks + rank] = signals[f];
+        int ranks = group.size();
+        long[] table = signalTable(local.images(), signals, ranks, group.rank());
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             long last = gradientLength + statsLength;
             exchangeBuffer.narrow(0, last, 1).fill_(new Scalar(local.lossSum()));
@@ -502,20 +499,13 @@ public final class LibtorchEngine extends AbstractEngine {
                 c10d.allreduceSum(onDevice);
                 onDevice.cpu().contiguous().data_ptr_long().get(table);
             }
-            int[] imagesByRank = new int[ranks];
-            int images = 0;
-            for (int r = 0; r < ranks; r++) {
-                imagesByRank[r] = Math.toIntExact(table[r]);
-                images += imagesByRank[r];
-            }
-            long[][] gathered = new long[ranks][signals.length];
-            for (int r = 0; r < ranks; r++) for (int f = 0; f < signals.length; f++) gathered[r][f] = table[(1 + f) * ranks + r];
-            if (images == 0) return new Exchanged(0, 0, 0, true, imagesByRank, gathered);
+            Gather gathered = gather(table, ranks, signals.length);
+            if (gathered.images() == 0) return gathered.exchanged(0, 0, true);
             if (ranks > 1) c10d(group).allreduceSum(exchangeBuffer);
             float[] tail = new float[2];
             copyOut(exchangeBuffer.narrow(0, last, 2), tail);
             boolean finite = Double.isFinite(tail[0]) && gradientsFinite();
-            return new Exchanged(images, tail[0], tail[1], finite, imagesByRank, gathered);
+            return gathered.exchanged(tail[0], tail[1], finite);
         }
     }
 

@@ -239,10 +239,7 @@ public final class WorkerEngine extends AbstractEngine {
     @Override
     protected Exchanged exchange(Local local, long[] signals, ProcessGroup g) {
         int ranks = g.size(), rank = g.rank();
-        int fields = 1 + signals.length;
-        long[] table = new long[fields * ranks];
-        table[rank] = local.images();
-        for (int f = 0; f < signals.length; f++) table[(1 + f) * ranks + rank] = signals[f];
+        long[] table = signalTable(local.images(), signals, ranks, rank);
         Map<String, Object> h = new LinkedHashMap<>();
         h.put("op", "exchange");
         h.put("ranks", ranks);
@@ -260,16 +257,9 @@ public final class WorkerEngine extends AbstractEngine {
             throw new IllegalStateException("PyTorch worker replied a table of " + (summed == null ? 0 : summed.size()) + " values to 'exchange', expected " + table.length);
         }
         for (int i = 0; i < table.length; i++) table[i] = summed.get(i).asLong();
-        int[] imagesByRank = new int[ranks];
-        int images = 0;
-        for (int q = 0; q < ranks; q++) {
-            imagesByRank[q] = Math.toIntExact(table[q]);
-            images += imagesByRank[q];
-        }
-        long[][] gathered = new long[ranks][signals.length];
-        for (int q = 0; q < ranks; q++) for (int f = 0; f < signals.length; f++) gathered[q][f] = table[(1 + f) * ranks + q];
-        if (images == 0) return new Exchanged(0, 0, 0, true, imagesByRank, gathered);
-        return new Exchanged(images, r.get("loss_sum").asDouble(), r.get("correct").asDouble(), r.get("finite").asBoolean(), imagesByRank, gathered);
+        Gather gathered = gather(table, ranks, signals.length);
+        if (gathered.images() == 0) return gathered.exchanged(0, 0, true);
+        return gathered.exchanged(r.get("loss_sum").asDouble(), r.get("correct").asDouble(), r.get("finite").asBoolean());
     }
 
     /** Phase 3 in the worker: the sums divided by the step's images, the update when finite, the averaged statistics. */

@@ -199,6 +199,40 @@ public abstract class AbstractEngine implements TrainingEngine {
                 + "data-parallel training needs engine=libtorch");
     }
 
+    /**
+     * The {@code int64} table an exchange sums to gather image counts and signals: field-major, row 0 each rank's image
+     * count, row {@code 1 + f} each rank's signal {@code f}; this rank fills its own column and leaves the rest 0, so
+     * the group's sum holds every rank's values. {@link #gather} reads the summed table.
+     */
+    protected static long[] signalTable(int images, long[] signals, int ranks, int rank) {
+        long[] table = new long[(1 + signals.length) * ranks];
+        table[rank] = images;
+        for (int f = 0; f < signals.length; f++) table[(1 + f) * ranks + rank] = signals[f];
+        return table;
+    }
+
+    /** Each rank's image count and signals from a {@link #signalTable} summed over {@code ranks} ranks. */
+    protected static Gather gather(long[] summed, int ranks, int signalCount) {
+        int[] imagesByRank = new int[ranks];
+        int images = 0;
+        for (int r = 0; r < ranks; r++) {
+            imagesByRank[r] = Math.toIntExact(summed[r]);
+            images += imagesByRank[r];
+        }
+        long[][] signals = new long[ranks][signalCount];
+        for (int r = 0; r < ranks; r++) for (int f = 0; f < signalCount; f++) signals[r][f] = summed[(1 + f) * ranks + r];
+        return new Gather(images, imagesByRank, signals);
+    }
+
+    /** The gathered half of an exchange: the step's image count, each rank's, and each rank's signals. */
+    protected record Gather(int images, int[] imagesByRank, long[][] signals) {
+        /** The exchange's result with the group's sums; when no rank had images, nothing summed and finite. */
+        public Exchanged exchanged(double lossSum, double correct, boolean finite) {
+            return images == 0 ? new Exchanged(0, 0, 0, true, imagesByRank, signals)
+                    : new Exchanged(images, lossSum, correct, finite, imagesByRank, signals);
+        }
+    }
+
     /** Data-parallel phase 2: sums gradients, statistics and counts over {@code group} and gathers the signals. */
     protected Exchanged exchange(Local local, long[] signals, ProcessGroup group) {
         throw new UnsupportedOperationException("The " + config.engine() + " engine cannot exchange gradients");
