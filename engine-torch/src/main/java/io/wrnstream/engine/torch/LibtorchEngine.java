@@ -500,7 +500,7 @@ public final class LibtorchEngine extends AbstractEngine {
                 onDevice.cpu().contiguous().data_ptr_long().get(table);
             }
             Gather gathered = gather(table, ranks, signals.length);
-            if (gathered.images() == 0) return gathered.exchanged(0, 0, true);
+            if (gathered.images() == 0) return gathered.nothing();
             if (ranks > 1) c10d(group).allreduceSum(exchangeBuffer);
             float[] tail = new float[2];
             copyOut(exchangeBuffer.narrow(0, last, 2), tail);

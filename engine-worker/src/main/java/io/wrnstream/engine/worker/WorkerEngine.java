@@ -258,7 +258,7 @@ public final class WorkerEngine extends AbstractEngine {
         }
         for (int i = 0; i < table.length; i++) table[i] = summed.get(i).asLong();
         Gather gathered = gather(table, ranks, signals.length);
-        if (gathered.images() == 0) return gathered.exchanged(0, 0, true); // the worker replies no sums then
+        if (gathered.images() == 0) return gathered.nothing(); // the worker replies no sums then
         return gathered.exchanged(r.get("loss_sum").asDouble(), r.get("correct").asDouble(), r.get("finite").asBoolean());
     }
 

@@ -226,10 +226,14 @@ public abstract class AbstractEngine implements TrainingEngine {
 
     /** The gathered half of an exchange: the step's image count, each rank's, and each rank's signals. */
     protected record Gather(int images, int[] imagesByRank, long[][] signals) {
-        /** The exchange's result with the group's sums; when no rank had images, nothing summed and finite. */
+        /** The exchange's result with the group's sums. */
         public Exchanged exchanged(double lossSum, double correct, boolean finite) {
-            return images == 0 ? new Exchanged(0, 0, 0, true, imagesByRank, signals)
-                    : new Exchanged(images, lossSum, correct, finite, imagesByRank, signals);
+            return new Exchanged(images, lossSum, correct, finite, imagesByRank, signals);
+        }
+
+        /** The exchange's result when no rank had images: nothing summed, and finite. */
+        public Exchanged nothing() {
+            return exchanged(0, 0, true);
         }
     }
 

@@ -30,7 +30,7 @@ class SignalTableTest {
     @Test
     void aStepWithoutImagesSumsNothingAndIsFinite() {
         long[] summed = AbstractEngine.signalTable(0, new long[] {4}, 2, 1);
-        AbstractEngine.Exchanged x = AbstractEngine.gather(summed, 2, 1).exchanged(9, 9, false);
+        AbstractEngine.Exchanged x = AbstractEngine.gather(summed, 2, 1).nothing();
         assertThat(x.images()).isZero();
         assertThat(x.lossSum()).isZero();
         assertThat(x.finite()).isTrue();
